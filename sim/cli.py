@@ -1,0 +1,184 @@
+"""Command line: run a scenario, validate files, redraw figures.
+
+    python run.py SCENARIO.yaml [--seed N] [--days N] [--out DIR] [--set key.path=value ...]
+    python run.py validate FILE...
+    python run.py plot RUN_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+from sim.metrics import HEADLINE, format_indicator
+from sim.scenario import ScenarioError, Timeline, load
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--days", type=int, help="days to simulate (default: the scenario's)")
+    p.add_argument("--out", default="results", help="results root folder (default: results/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a parameter, e.g. --set insurance.resident.outpatient.tertiary.rate=0")
+
+
+def summary_table(summary: dict) -> str:
+    """The headline indicators as a text table; before/after columns when the scenario has changes."""
+    periods = summary.get("periods")
+    heads = ["whole run"]
+    cols = [summary]
+    if periods:
+        day = summary["changes"][0]["day"] if summary.get("changes") else "?"
+        heads += [f"before day {day}", f"from day {day}"]
+        cols += [periods["before"], periods["after"]]
+    width = max(display_width(label) for _, label, _ in HEADLINE)
+    lines = [" " * width + "".join(f"{h:>17}" for h in heads)]
+    for key, label, kind in HEADLINE:
+        pad = " " * (width - display_width(label))
+        lines.append(label + pad + "".join(f"{format_indicator(c[key], kind):>17}" for c in cols))
+    return "\n".join(lines)
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False) -> Path:
+    """Run one scenario and save its results folder; return the folder."""
+    from sim.model import TierFlowModel
+    from sim.plots import draw_run
+    from sim.results import manifest, save_run
+
+    base = timeline.base
+    started = time.perf_counter()
+    if not quiet:
+        print(f"TierFlow · {base.name} · {base.world.population:,} residents · {base.days} days · "
+              f"seed {base.seed}" + (f" · 1 agent = {base.scale} residents" if base.scale > 1 else ""))
+    model = TierFlowModel(timeline)
+    model.run()
+    summary = model.summary()
+    wall = time.perf_counter() - started
+    meta = manifest(base.seed, wall, timeline.sources, timeline.overrides, residents=base.world.population,
+                    agents=model.people.n, days=base.days)
+    folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta,
+                      draw=draw_run if draw else None)
+    if not quiet:
+        print(summary_table(summary))
+        print(f"\nResults: {folder}/  ({wall:.1f} s)")
+    return folder
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    timeline = load(args.scenario, args.set, days=args.days, seed=args.seed)
+    run_scenario(timeline, Path(args.out), draw=not args.no_figures)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            t = load(path, args.set)
+            print(f"ok: {path} ({t.base.name}, {len(t.changes)} dated change(s))")
+        except ScenarioError as err:
+            failed += 1
+            _print_problems(err, path)
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from sim.plots import draw_run
+
+    folder = Path(args.folder)
+    if not (folder / "daily.csv").exists():
+        print(f"error: {folder} is not a run folder (no daily.csv)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for p in draw_run(folder):
+        print(p)
+    return 0
+
+
+def cmd_schema_doc(args: argparse.Namespace) -> int:
+    from sim.schema_doc import render
+
+    text = render()
+    if args.output == "-":
+        print(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _print_problems(err: ScenarioError, what: str) -> None:
+    n = len(err.problems)
+    print(f"error: {what}: {n} problem{'s' if n > 1 else ''} found, nothing was run:", file=sys.stderr)
+    for p in err.problems:
+        print(f"  {p}", file=sys.stderr)
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable]] = {}
+
+
+def _register(name: str, help_: str, fn: Callable, setup: Callable[[argparse.ArgumentParser], None]) -> None:
+    COMMANDS[name] = (help_, setup, fn)
+
+
+def _setup_run(p):
+    p.add_argument("scenario", help="scenario YAML file")
+    _add_run_options(p)
+    p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+
+
+def _setup_validate(p):
+    p.add_argument("files", nargs="+", help="scenario files to check")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="overrides to check too")
+
+
+_register("run", "run a scenario (the default command)", cmd_run, _setup_run)
+_register("validate", "check scenario files without running them", cmd_validate, _setup_validate)
+_register("plot", "redraw a run's figures from its saved results", cmd_plot,
+          lambda p: p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)"))
+_register("schema-doc", "write the scenario reference page from the schema", cmd_schema_doc,
+          lambda p: p.add_argument("output", nargs="?", default="docs/scenarios.md"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="TierFlow: patient flow across China's care tiers.",
+        epilog="With no command, `run.py SCENARIO.yaml` runs the scenario.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_, setup, fn) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        setup(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: parse, run, and turn bad input into exit code 2 without a traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "run")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        code = args.func(args)
+    except ScenarioError as err:
+        _print_problems(err, getattr(args, "scenario", "scenario"))
+        code = EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: no partial results were kept", file=sys.stderr)
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,235 @@
+"""Indicators: the daily ledger the model writes, and the summaries named after official indicators.
+
+The model adds counts and money to a `Ledger` row each day (scaled by residents per
+agent); `summarise` turns a span of days into the run's indicators. Nothing here knows
+about files or screens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+
+from sim.schema import SCHEMES, SETTINGS, SEVERITIES, TIERS
+
+KINDS = ("acute", "chronic")
+OUTCOMES = SEVERITIES + ("chronic",)
+
+# Groups of columns: name -> dimensions. Counts and money are scaled by residents per agent.
+GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "visits": (TIERS, SCHEMES),            # outpatient/emergency visits (诊疗人次)
+    "first_visits": (TIERS,),              # first contact of each episode that sought care
+    "flow": (TIERS, TIERS),                # first-contact tier -> tier that finally treated
+    "admissions": (TIERS, SCHEMES),        # 入院人次, including admissions after a downward referral
+    "referrals_up": (TIERS,),              # upward referrals, by the tier that referred
+    "referrals_down": (("inpatient", "chronic"),),
+    "episodes": (KINDS,),                  # new episodes (acute onsets, chronic follow-ups due)
+    "forgone": (OUTCOMES,),                # did not seek care
+    "reneged": (OUTCOMES,),                # gave up while waiting
+    "treated": (SETTINGS,),                # episodes that ended in treatment
+    "minor": (("sought", "first_tertiary"),),
+    "billed": (SETTINGS, TIERS),
+    "reimbursed": (SETTINGS, TIERS, SCHEMES),
+    "oop": (SETTINGS, TIERS, SCHEMES),
+    "wait_days": (TIERS,),                 # patient-days of waiting for a visit or a bed
+    "capacity": (TIERS,),                  # outpatient visits the tier could see that day
+    "beds": (TIERS,),
+    "beds_occupied": (TIERS,),
+}
+SCALARS_SCALED = ("premiums", "settlement", "queue_outpatient", "queue_admission", "followups_grassroots",
+                  "budget")
+STATES = ("signing_rate", "chronic_managed_rate") + tuple(f"trust_{t}" for t in TIERS)
+
+
+def _group_columns(name: str, dims: tuple[tuple[str, ...], ...]) -> list[str]:
+    return ["_".join((name,) + combo) for combo in product(*dims)]
+
+
+COLUMNS: list[str] = ["day"]
+GROUP_SLICE: dict[str, slice] = {}
+for _name, _dims in GROUPS.items():
+    _cols = _group_columns(_name, _dims)
+    GROUP_SLICE[_name] = slice(len(COLUMNS), len(COLUMNS) + len(_cols))
+    COLUMNS += _cols
+COLUMNS += list(SCALARS_SCALED) + list(STATES)
+INDEX = {c: i for i, c in enumerate(COLUMNS)}
+
+
+class Ledger:
+    """One row of counts per simulated day."""
+
+    def __init__(self, days: int, scale: int, warmup: int = 0):
+        """Rows for the warm-up days (dropped from results) and the recorded days."""
+        self.rows = np.zeros((warmup + days, len(COLUMNS)))
+        self.rows[:, 0] = np.arange(-warmup, days)
+        self.scale = scale
+        self.day = 0  # row index
+
+    @property
+    def row(self) -> np.ndarray:
+        """Today's row."""
+        return self.rows[self.day]
+
+    def add_by(self, group: str, index: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add counts (or weights) into a group's cells; `index` is the flat cell index."""
+        sl = GROUP_SLICE[group]
+        size = sl.stop - sl.start
+        if len(index):
+            self.rows[self.day, sl] += np.bincount(index, weights=weights, minlength=size)[:size] * self.scale
+
+    def add(self, column: str, value: float) -> None:
+        """Add a scaled count or amount to one column."""
+        self.rows[self.day, INDEX[column]] += value * self.scale
+
+    def set_group(self, group: str, values: np.ndarray, scaled: bool = True) -> None:
+        """Set a group's cells (states such as capacity and occupied beds)."""
+        self.rows[self.day, GROUP_SLICE[group]] = np.asarray(values) * (self.scale if scaled else 1)
+
+    def set(self, column: str, value: float, scaled: bool = False) -> None:
+        """Set a state column (rates are not scaled)."""
+        self.rows[self.day, INDEX[column]] = value * (self.scale if scaled else 1)
+
+    def group(self, name: str, start: int = 0, end: int | None = None) -> np.ndarray:
+        """Sum of a group over days [start, end), shaped by its dimensions."""
+        dims = tuple(len(d) for d in GROUPS[name])
+        return self.rows[start:end, GROUP_SLICE[name]].sum(axis=0).reshape(dims)
+
+
+def group(daily: dict[str, np.ndarray], name: str, start: int = 0, end: int | None = None) -> np.ndarray:
+    """Sum of a column group over a span of days, from a `daily` mapping of columns."""
+    cols = _group_columns(name, GROUPS[name])
+    dims = tuple(len(d) for d in GROUPS[name])
+    return np.array([daily[c][start:end].sum() for c in cols]).reshape(dims)
+
+
+@dataclass
+class PersonTotals:
+    """Per-resident totals over a span of days (for distributional indicators)."""
+
+    oop: np.ndarray                 # out-of-pocket spending in the span
+    ooc_inpatient_fund: np.ndarray  # fund spending on out-of-county admissions in the span
+    capacity_to_pay: np.ndarray     # yearly capacity to pay
+    catastrophic_threshold: float
+    income_quintile: np.ndarray     # 0 (poorest) .. 4
+    scale: int                      # residents per agent
+
+
+def _share(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else 0.0
+
+
+def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: int,
+              start: int = 0, end: int | None = None) -> dict:
+    """The run's indicators over days [start, end), named after the official statistics."""
+    end = len(daily["day"]) if end is None else end
+    days = max(end - start, 1)
+    year = 365.0 / days
+    g = lambda name: group(daily, name, start, end)  # noqa: E731
+    last = lambda col: float(daily[col][end - 1])  # noqa: E731
+    total = lambda col: float(daily[col][start:end].sum())  # noqa: E731
+
+    visits = g("visits").sum(axis=1)            # by tier
+    v, t, c, h = visits
+    admissions = g("admissions")
+    adm = admissions.sum(axis=1)
+    reimbursed = g("reimbursed")                # setting, tier, scheme
+    oop = g("oop")
+    fund_by_tier = reimbursed.sum(axis=(0, 2))
+    claims = float(fund_by_tier.sum())
+    spending = claims + total("settlement")
+    premiums = total("premiums")
+    minor = g("minor")
+    forgone = g("forgone")
+    reneged = g("reneged")
+    referrals_down = g("referrals_down")
+    flow = g("flow")
+    wait = g("wait_days")
+    capacity = g("capacity")
+    beds = g("beds")
+    occupied = g("beds_occupied")
+    op_visits_scheme = g("visits")
+
+    # Siphoning: the out-of-county inpatients who take the most of the fund.
+    ooc = persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0]
+    top = np.sort(ooc)[::-1][: max(int(np.ceil(0.1 * len(ooc))), 1)] if len(ooc) else np.zeros(0)
+    catastrophic = persons.oop > persons.catastrophic_threshold * persons.capacity_to_pay / year
+    oop_by_q = np.bincount(persons.income_quintile, weights=persons.oop, minlength=5) / np.maximum(
+        np.bincount(persons.income_quintile, minlength=5), 1) * year
+
+    out = {
+        "days": days,
+        "grassroots_share": _share(v + t, v + t + c),        # 县域内基层医疗卫生机构诊疗人次占比
+        "grassroots_share_all": _share(v + t, visits.sum()),
+        "in_county_share": _share(v + t + c, visits.sum()),   # 县域内就诊率 (visits)
+        "in_county_inpatient_share": _share(adm[:3].sum(), adm.sum()),
+        "tertiary_share": _share(h, visits.sum()),
+        "tertiary_share_of_hospital_visits": _share(h, c + h),
+        "hospital_admission_share": _share(adm[2:].sum(), adm.sum()),
+        "visits_per_capita": float(visits.sum() / residents * year),
+        "admissions_per_100": float(adm.sum() / residents * 100 * year),
+        "referrals_up": float(g("referrals_up").sum()),
+        "referrals_down": float(referrals_down.sum()),
+        "minor_cases_at_tertiary_share": _share(minor[1], minor[0]),
+        "out_of_county_fund_share": _share(fund_by_tier[3], claims),
+        "out_of_county_inpatient_share": _share(adm[3], adm.sum()),
+        "out_of_county_inpatient_fund_share": _share(reimbursed[1, 3].sum(), claims),
+        "top10_out_of_county_inpatients_fund_share": _share(float(top.sum()) * persons.scale, claims),
+        "fund_premiums": premiums,
+        "fund_spending": spending,
+        "fund_balance": premiums - spending,
+        "community_surplus": total("budget") - claims if total("budget") > 0 else 0.0,
+        "oop_per_capita": float(oop.sum() / residents * year),
+        "oop_per_tertiary_outpatient_visit_resident": _share(oop[0, 3, 0], op_visits_scheme[3, 0]),
+        "oop_per_tertiary_outpatient_visit_employee": _share(oop[0, 3, 1], op_visits_scheme[3, 1]),
+        "catastrophic_share": float(catastrophic.mean()) if len(catastrophic) else 0.0,
+        "forgone_episodes": float(forgone.sum() + reneged.sum()),
+        "forgone_share": _share(forgone.sum() + reneged.sum(), g("episodes").sum()),
+        "forgone_by_severity": {k: float(forgone[i] + reneged[i]) for i, k in enumerate(OUTCOMES)},
+        "chronic_management_rate": last("chronic_managed_rate"),
+        "signing_rate": last("signing_rate"),
+        "visits_by_tier": dict(zip(TIERS, map(float, visits))),
+        "visits_by_tier_scheme": {t_: dict(zip(SCHEMES, map(float, op_visits_scheme[i])))
+                                  for i, t_ in enumerate(TIERS)},
+        "admissions_by_tier": dict(zip(TIERS, map(float, adm))),
+        "fund_by_tier": dict(zip(TIERS, map(float, fund_by_tier))),
+        "flow": {a: dict(zip(TIERS, map(float, flow[i]))) for i, a in enumerate(TIERS)},
+        "mean_wait_days": {t_: _share(wait[i], visits[i] + adm[i]) for i, t_ in enumerate(TIERS)},
+        "outpatient_utilisation": {t_: _share(visits[i], capacity[i]) for i, t_ in enumerate(TIERS)},
+        "bed_occupancy": {t_: _share(occupied[i], beds[i]) for i, t_ in enumerate(TIERS)},
+        "oop_per_capita_by_income_quintile": [float(x) for x in oop_by_q],
+    }
+    return out
+
+
+# The headline indicators, in the order planners read them: (key, label, format).
+HEADLINE = (
+    ("grassroots_share", "Grassroots share of in-county visits (基层诊疗人次占比)", "pct"),
+    ("grassroots_share_all", "Grassroots share of all visits", "pct"),
+    ("in_county_share", "In-county share of visits (县域内就诊率)", "pct"),
+    ("tertiary_share", "Tertiary share of visits", "pct"),
+    ("visits_per_capita", "Visits per person per year", "num2"),
+    ("admissions_per_100", "Admissions per 100 per year", "num1"),
+    ("referrals_up", "Upward referrals", "int"),
+    ("referrals_down", "Downward referrals", "int"),
+    ("minor_cases_at_tertiary_share", "Minor cases first seen at tertiary", "pct"),
+    ("out_of_county_fund_share", "Fund spent out of county", "pct"),
+    ("fund_balance", "Fund balance (premiums - spending), yuan", "money"),
+    ("oop_per_capita", "Out-of-pocket per person per year, yuan", "num0"),
+    ("catastrophic_share", "Catastrophic spending (share of residents)", "pct"),
+    ("forgone_episodes", "Episodes of care forgone", "int"),
+    ("chronic_management_rate", "Chronic disease management rate", "pct"),
+    ("signing_rate", "Family-doctor signing rate", "pct"),
+)
+
+
+def format_indicator(value: float, kind: str) -> str:
+    """Format an indicator for a table."""
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "money":
+        return f"{value / 1e6:,.2f} M"
+    if kind == "int":
+        return f"{value:,.0f}"
+    return f"{value:,.{kind[-1]}f}"

@@ -1,0 +1,331 @@
+"""The TierFlow model: builds the county, then runs the day's plan.
+
+    model = TierFlowModel(sim.scenario.load("scenarios/baseline.yaml"))
+    model.run()
+    model.summary()
+
+`model.plan` is the day, one stage per line; `model.step()` runs it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import mesa
+import numpy as np
+
+from sim import population as population_mod
+from sim.agents import FACILITY_CLASSES, Patient
+from sim.behaviour import ChoiceCoefficients
+from sim.care import Care
+from sim.facilities import Facilities
+from sim.insurance import Rules
+from sim.metrics import COLUMNS, GROUP_SLICE, INDEX, Ledger, PersonTotals, summarise
+from sim.onset import MANAGED_WINDOW, Onset
+from sim.population import signing_weights
+from sim.scenario import Timeline
+from sim.schema import SEVERITIES, TIERS, Scenario
+from sim.world import World, synthesise
+
+# Independent random streams, one per purpose and day: a policy that changes choices
+# leaves the same people falling ill on the same days (common random numbers).
+STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge")
+
+
+class Streams:
+    """Per-purpose, per-day random generators derived from one seed."""
+
+    SETUP = None
+    DAY_OFFSET = 10_000  # keys stay non-negative through any warm-up
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def get(self, purpose: str, day: int | None = SETUP) -> np.random.Generator:
+        """The generator for one purpose on one day (no day: building the model)."""
+        key = 0 if day is None else day + self.DAY_OFFSET
+        seq = np.random.SeedSequence(self.seed, spawn_key=(STREAMS.index(purpose), key))
+        return np.random.Generator(np.random.PCG64(seq))
+
+
+class TierFlowModel(mesa.Model):
+    """Patient flow across care tiers in one county."""
+
+    def __init__(self, timeline: Timeline | Scenario, world: World | None = None, agents: bool = True):
+        """Build the county, its residents and providers. `agents=False` skips Mesa agents (tests)."""
+        if isinstance(timeline, Scenario):
+            timeline = Timeline(base=timeline)
+        params = timeline.base
+        super().__init__(rng=params.seed)
+        self.timeline = timeline
+        self.params = params
+        self.warmup = params.warmup_days
+        self.day = -self.warmup
+        self.streams = Streams(params.seed)
+        self.changes = {day: (label, scen) for day, label, scen in timeline.changes}
+        self.change_log: list[tuple[int, str]] = []
+        self.world = world if world is not None else build_world(params, self.streams.get("world"))
+        self.people = population_mod.synthesise(params, self.world, self.streams.get("population"))
+        self.fac = Facilities(self.world, params.scale)
+        self.ledger = Ledger(params.days, params.scale, self.warmup)
+        self.onset = Onset(self.people, params, self.streams.get("onset"), start_day=self.day)
+        self.care = Care(self)
+        self.chronic_count = int(self.people.chronic.sum())
+        self.signed_count = int(self.people.signed.sum())
+        self.managed_by_day = np.zeros(self.warmup + params.days + 1, np.int64)  # by day of last follow-up
+        self.trust_sum = self.people.trust.sum(axis=0).astype(np.float64)
+        self.signing_start = (0, self.signed_count / max(self.people.n, 1))
+        self.community_start = 0
+        self.budget_start = 0
+        self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._configure(params)
+        if agents:
+            for i in range(self.people.n):
+                Patient(self, i)
+            for f, tier in enumerate(self.world.fac_tier):
+                FACILITY_CLASSES[tier](self, f)
+        self.plan: list[Callable[[], None]] = [
+            self.start_recording,        # day 0: the warm-up ends, accounts start from zero
+            self.apply_policy_changes,   # dated changes in the scenario take effect
+            self.new_insurance_year,     # deductibles and caps reset each 365 days
+            self.sign_residents,         # family doctors sign residents toward the target
+            self.strengthen_grassroots,  # the medical community's experts, telemedicine, labs
+            self.expand_tertiary,        # crowded tertiary hospitals add capacity
+            self.discharge,              # beds free up; some go down to a lower tier
+            self.fall_ill,               # acute onsets and chronic follow-ups due
+            self.seek_care,              # forgo care or choose a facility
+            self.treat,                  # queues, treatment, referral up, admission, billing
+            self.settle_budget,          # the medical community's global budget
+            self.close_day,              # premiums and daily indicators
+        ]
+
+    # ------------------------------------------------------------------ set-up
+
+    def _configure(self, params: Scenario) -> None:
+        """Derive the tables the day's stages read from a parameter set."""
+        pv = params.providers
+        tier_values = lambda m: np.array([getattr(m, t) for t in TIERS], dtype=np.float64)  # noqa: E731
+        self.tables = {
+            "op_price": tier_values(pv.outpatient_price), "ip_price": tier_values(pv.inpatient_price),
+            "registration_fee": tier_values(pv.registration_fee), "los": tier_values(pv.length_of_stay),
+            "op_severity_cost": np.array([getattr(pv.outpatient_severity_cost, s) for s in SEVERITIES]),
+            "ip_severity_cost": np.array([getattr(pv.inpatient_severity_cost, s) for s in SEVERITIES]),
+            "drug_cost": pv.chronic_drug_cost_per_day,
+        }
+        self.rules = Rules.from_scenario(params)
+        self.coef = ChoiceCoefficients.from_scenario(params)
+        self.fac.configure(params)
+        self.onset.configure(params)
+        gb = params.medical_community.global_budget
+        incentive = params.medical_community.enabled and gb.enabled
+        self.keep_in_county = gb.keep_in_county if incentive else 0.0
+        self.down_boost = 1.0 + (gb.down_referral_boost if incentive else 0.0)
+        self.strengthen_grassroots()
+
+    # ------------------------------------------------------------- the day
+
+    def step(self) -> None:
+        """Run one day: every stage of `self.plan`, in order."""
+        for stage in self.plan:
+            stage()
+        self.day += 1
+        if self.day >= self.params.days:
+            self.running = False
+
+    def run(self) -> "TierFlowModel":
+        """Run every day of the scenario."""
+        while self.day < self.params.days:
+            self.step()
+        return self
+
+    def start_recording(self) -> None:
+        """At day 0, after the warm-up: start the insurance year and every account from zero."""
+        if self.day != 0:
+            return
+        ppl = self.people
+        ppl.new_year()
+        ppl.oop[:] = 0
+        ppl.ooc_inpatient_fund[:] = 0
+        self.fac.revenue[:] = 0
+
+    def apply_policy_changes(self) -> None:
+        """Switch to the parameters of a dated change (a policy shock)."""
+        if self.day not in self.changes:
+            return
+        label, new = self.changes[self.day]
+        old = self.params
+        self.snapshots[self.day] = (self.people.oop.copy(), self.people.ooc_inpatient_fund.copy())
+        if old.signing != new.signing:
+            self.signing_start = (self.day, self.signed_count / max(self.people.n, 1))
+        if new.medical_community.enabled and not old.medical_community.enabled:
+            self.community_start = self.day
+        if old.medical_community.global_budget != new.medical_community.global_budget:
+            self.settle_budget(force=True)
+            self.budget_start = self.day
+        self.params = new
+        self._configure(new)
+        self.change_log.append((self.day, label))
+
+    def new_insurance_year(self) -> None:
+        """Reset deductibles and annual caps at the start of each insurance year."""
+        if self.day > 0 and self.day % 365 == 0:
+            self.people.new_year()
+
+    def sign_residents(self) -> None:
+        """Family doctors sign residents toward the target rate, the old and chronic first."""
+        sg = self.params.signing
+        start_day, start_rate = self.signing_start
+        if self.day < 0:
+            return
+        if sg.target_rate <= start_rate and self.signed_count >= round(sg.target_rate * self.people.n):
+            return
+        progress = 1.0 if sg.ramp_days == 0 else min(1.0, (self.day - start_day + 1) / sg.ramp_days)
+        goal = round((start_rate + (sg.target_rate - start_rate) * progress) * self.people.n)
+        need = goal - self.signed_count
+        if need <= 0:
+            return
+        rng = self.streams.get("signing", self.day)
+        ppl = self.people
+        weight_max = 1.0 + sg.priority.age_60_plus + sg.priority.chronic
+        got = 0
+        for _ in range(50):  # rejection sampling: work grows with those signed, not with the population
+            cand = rng.integers(0, ppl.n, size=max(4 * (need - got), 64))
+            w = signing_weights(self.params, ppl.band[cand], ppl.chronic[cand])
+            cand = cand[(rng.random(len(cand)) * weight_max < w) & ~ppl.signed[cand]]
+            cand = np.unique(cand)[: need - got]
+            ppl.signed[cand] = True
+            # Signing brings untreated chronic patients into the family doctor's care.
+            newly = cand[ppl.chronic[cand] & ~ppl.in_care[cand]]
+            ppl.in_care[newly] = True
+            self.onset.schedule(newly, self.day + 1 + rng.integers(0, 30, len(newly)))
+            got += len(cand)
+            if got >= need:
+                break
+        self.signed_count += got
+
+    def strengthen_grassroots(self) -> None:
+        """Ramp the medical community's gains in grassroots quality and capability."""
+        mc = self.params.medical_community
+        if not mc.enabled:
+            return
+        ramp = mc.ramp_days
+        progress = 1.0 if ramp == 0 else min(1.0, max(self.day - self.community_start, 0) / ramp)
+        self.fac.strengthen(self.params, progress)
+
+    def expand_tertiary(self) -> None:
+        """Review tertiary capacity against demand (when the lever is on)."""
+        ce = self.params.providers.capacity_expansion
+        if ce.enabled and self.day > 0 and self.day % ce.review_days == 0:
+            self.fac.expand(self.params)
+
+    def discharge(self) -> None:
+        """Discharge today's inpatients; some are referred down."""
+        self.care.discharge(self.streams.get("discharge", self.day))
+
+    def fall_ill(self) -> None:
+        """Today's new episodes."""
+        self.todays_episodes = self.onset.today(self.day, self.streams.get("onset", self.day))
+        eps = self.todays_episodes
+        self.ledger.add("episodes_acute", int((~eps.chronic).sum()))
+        self.ledger.add("episodes_chronic", int(eps.chronic.sum()))
+
+    def seek_care(self) -> None:
+        """Each new episode: forgo care, or choose where to go."""
+        self.arrivals = self.care.seek(self.todays_episodes, self.streams.get("choice", self.day))
+
+    def treat(self) -> None:
+        """Facilities see, refer, admit or queue today's patients."""
+        self.care.treat(self.arrivals, self.streams.get("care", self.day))
+
+    def settle_budget(self, force: bool = False) -> None:
+        """Global budget (总额付费、结余留用): accrue it daily, settle yearly and at the end."""
+        gb = self.params.medical_community.global_budget
+        if self.day < 0 or not (self.params.medical_community.enabled and gb.enabled):
+            return
+        if not force:
+            self.ledger.add("budget", gb.per_capita * self.people.n / 365.0)
+        last = self.day == self.params.days - 1
+        if not (force or last or (self.day - self.budget_start + 1) % 365 == 0):
+            return
+        rows = self.ledger.rows[self.budget_start + self.warmup:self.day + self.warmup + 1]
+        claims = rows[:, GROUP_SLICE["reimbursed"]].sum()
+        budget = rows[:, INDEX["budget"]].sum()
+        balance = budget - claims
+        settlement = balance if balance >= 0 else -(1.0 - gb.overspend_share) * -balance
+        self.ledger.row[INDEX["settlement"]] += settlement
+        self.budget_start = self.day + 1
+
+    def close_day(self) -> None:
+        """Premiums, states and the day's row."""
+        ppl, led = self.people, self.ledger
+        enrolled = np.bincount(ppl.scheme, minlength=2)
+        led.add("premiums", float(enrolled @ self.rules.premium) / 365.0)
+        led.set_group("capacity", np.bincount(self.fac.tier, weights=self.fac.capacity, minlength=4))
+        led.set_group("beds", np.bincount(self.fac.tier, weights=self.fac.beds, minlength=4))
+        led.set_group("beds_occupied", np.bincount(self.fac.tier, weights=self.fac.occupied, minlength=4))
+        queue = self.care.queue
+        led.set("queue_outpatient", float((queue.stage == 0).sum()), scaled=True)
+        led.set("queue_admission", float((queue.stage == 1).sum()), scaled=True)
+        led.set("signing_rate", self.signed_count / max(ppl.n, 1))
+        today = self.day + self.warmup
+        window = self.managed_by_day[max(today - MANAGED_WINDOW + 1, 0):today + 1].sum()
+        led.set("chronic_managed_rate", window / max(self.chronic_count, 1))
+        if self.day % 30 == 0:  # resynchronise the running sums (duplicates in a day drift them slightly)
+            self.trust_sum = ppl.trust.sum(axis=0).astype(np.float64)
+        for t, name in enumerate(TIERS):
+            led.set(f"trust_{name}", self.trust_sum[t] / max(ppl.n, 1))
+        led.day = min(led.day + 1, len(led.rows) - 1)
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def mark_managed(self, person: np.ndarray) -> None:
+        """Record a grassroots chronic follow-up today (chronic disease management)."""
+        person = np.unique(person)
+        old = self.people.last_followup[person].astype(np.int64) + self.warmup
+        counted = old >= 0
+        np.subtract.at(self.managed_by_day, old[counted], 1)
+        self.managed_by_day[self.day + self.warmup] += len(person)
+        self.people.last_followup[person] = self.day
+
+    # ---------------------------------------------------------------- results
+
+    def daily(self) -> dict[str, np.ndarray]:
+        """The daily ledger as named columns."""
+        rows = self.ledger.rows[self.warmup:]
+        return {c: rows[:, i] for i, c in enumerate(COLUMNS)}
+
+    def summary(self) -> dict:
+        """Indicators for the whole run, and before/after the first dated change."""
+        daily = self.daily()
+        residents = self.people.n * self.params.scale
+        days_run = self.day
+        out = summarise(daily, self._persons(0, days_run), residents, 0, days_run)
+        first = self.timeline.first_change_day
+        if first is not None and 0 < first < days_run:
+            out["periods"] = {
+                "before": summarise(daily, self._persons(0, first), residents, 0, first),
+                "after": summarise(daily, self._persons(first, days_run), residents, first, days_run),
+            }
+        out["changes"] = [{"day": d, "label": label} for d, label in self.change_log]
+        return out
+
+    def _persons(self, start: int, end: int) -> PersonTotals:
+        ppl = self.people
+        zero = (np.zeros_like(ppl.oop), np.zeros_like(ppl.ooc_inpatient_fund))
+        at = lambda day: zero if day == 0 else self.snapshots.get(day, (ppl.oop, ppl.ooc_inpatient_fund))  # noqa: E731
+        oop_end, ooc_end = (ppl.oop, ppl.ooc_inpatient_fund) if end >= self.day else at(end)
+        oop_start, ooc_start = at(start)
+        inc = self.params.population.income
+        quintile = np.searchsorted(np.quantile(ppl.income, [0.2, 0.4, 0.6, 0.8]), ppl.income)
+        return PersonTotals(oop=oop_end - oop_start, ooc_inpatient_fund=ooc_end - ooc_start,
+                            capacity_to_pay=ppl.income * inc.capacity_to_pay_share,
+                            catastrophic_threshold=inc.catastrophic_threshold, income_quintile=quintile,
+                            scale=self.params.scale)
+
+
+def build_world(params: Scenario, rng: np.random.Generator) -> World:
+    """The scenario's county: from CSV files when given, else synthetic."""
+    if params.world.files is not None:
+        from sim.world_csv import load_world
+        return load_world(params.world)
+    return synthesise(params.world, rng)

@@ -1,0 +1,82 @@
+"""Who needs care today: new acute episodes and chronic follow-ups that fall due.
+
+Acute onsets are drawn per stratum (age band x chronic status) as Poisson counts, then
+the ill are picked within the stratum, so a day's work grows with its episodes. Chronic
+follow-ups wait in a calendar keyed by day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from sim.behaviour import draw_severity, episode_counts, needs_admission
+from sim.episodes import Batch
+from sim.population import OLDER_BANDS, Population
+from sim.schema import AGE_BANDS, SEVERITIES, Scenario
+
+MANAGED_WINDOW = 90  # days: a chronic patient seen at the grassroots within this is "managed"
+
+
+class Onset:
+    """Illness onset and the chronic follow-up calendar."""
+
+    def __init__(self, people: Population, params: Scenario, rng: np.random.Generator, start_day: int = 0):
+        self.people = people
+        chronic = people.chronic
+        key = people.band.astype(np.int64) * 2 + chronic
+        order = np.argsort(key, kind="stable")
+        bounds = np.searchsorted(key[order], np.arange(len(AGE_BANDS) * 2 + 1))
+        self.members = [order[bounds[i]:bounds[i + 1]] for i in range(len(AGE_BANDS) * 2)]
+        self.sizes = np.array([len(m) for m in self.members])
+        self.calendar: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.configure(params)
+        # First follow-ups spread over one supply period, so the calendar starts in steady state.
+        who = np.flatnonzero(people.in_care)
+        supply = np.where(people.signed[who], params.signing.benefits.long_prescription_days,
+                          params.behaviour.chronic_followup_days)
+        self.schedule(who, start_day + (rng.random(len(who)) * supply).astype(np.int64))
+
+    def configure(self, params: Scenario) -> None:
+        """Read incidence and severity parameters (again after a policy change)."""
+        b = params.behaviour
+        band_rate = np.array([getattr(b.acute_incidence, band) for band in AGE_BANDS])
+        self.rates = np.repeat(band_rate, 2) * np.tile([1.0, b.chronic_incidence_multiplier], len(AGE_BANDS))
+        self.severity_shares = np.array([getattr(b.severity, s) for s in SEVERITIES])
+        self.inpatient_probability = np.array([getattr(b.inpatient_probability, s) for s in SEVERITIES])
+        self.older_multiplier = b.older_severity_multiplier
+        self.unmanaged_multiplier = b.unmanaged_complication_multiplier
+        self.signed_reduction = params.signing.benefits.complication_reduction
+
+    def schedule(self, person: np.ndarray, day: np.ndarray | int) -> None:
+        """Put chronic follow-ups in the calendar."""
+        day = np.broadcast_to(np.asarray(day, dtype=np.int64), person.shape)
+        if len(person) == 0:
+            return
+        order = np.argsort(day, kind="stable")
+        days, starts = np.unique(day[order], return_index=True)
+        for d, chunk in zip(days, np.split(person[order], starts[1:])):
+            self.calendar[int(d)].append(chunk)
+
+    def today(self, day: int, rng: np.random.Generator) -> Batch:
+        """Today's new episodes: acute onsets, then chronic follow-ups due."""
+        counts = episode_counts(self.rates, self.sizes, rng)
+        picks = [m[rng.integers(0, len(m), c)] for m, c in zip(self.members, counts) if c]
+        acute = np.concatenate(picks) if picks else np.zeros(0, np.int64)
+        ppl = self.people
+        chronic = ppl.chronic[acute]
+        managed = ppl.last_followup[acute] >= day - MANAGED_WINDOW
+        odds = np.where(np.isin(ppl.band[acute], OLDER_BANDS), self.older_multiplier, 1.0)
+        odds = odds * np.where(chronic & ~managed, self.unmanaged_multiplier, 1.0)
+        odds = odds * np.where(chronic & ppl.signed[acute], 1.0 - self.signed_reduction, 1.0)
+        u = rng.random((2, len(acute)))
+        severity = draw_severity(u[0], self.severity_shares, odds)
+        inpatient = needs_admission(u[1], severity, self.inpatient_probability)
+        due = self.calendar.pop(day, [])
+        followups = np.concatenate(due) if due else np.zeros(0, np.int64)
+        n_f = len(followups)
+        return Batch.concat([
+            Batch.new(acute, severity, inpatient, np.zeros(len(acute), bool)),
+            Batch.new(followups, np.zeros(n_f, np.int8), np.zeros(n_f, bool), np.ones(n_f, bool)),
+        ])

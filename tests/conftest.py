@@ -1,0 +1,54 @@
+"""Shared helpers: small counties that run in well under a second."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from sim.model import TierFlowModel
+from sim.scenario import load
+from sim.schema import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def set_path(data: dict, dotted: str, value) -> dict:
+    """Set a nested key given as `a.b.c` in a plain dict."""
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        data = data.setdefault(k, {})
+    data[keys[-1]] = value
+    return data
+
+
+def small_scenario(population: int = 8000, days: int = 120, seed: int = 1, **dotted) -> Scenario:
+    """A small synthetic county; keyword arguments use `__` for dots (insurance__resident__...)."""
+    data: dict = {"seed": seed, "days": days, "warmup_days": 30,
+                  "world": {"population": population, "townships": 4, "villages_per_township": 6}}
+    for key, value in dotted.items():
+        set_path(data, key.replace("__", "."), value)
+    return Scenario.model_validate(data)
+
+
+def run(scenario, agents: bool = False) -> TierFlowModel:
+    """Build and run a model."""
+    return TierFlowModel(scenario, agents=agents).run()
+
+
+def load_small(name: str, *sets: str, seed: int = 1, population: int = 20000, days: int | None = None):
+    """Load a shipped scenario, shrunk for tests."""
+    return load(SCENARIOS / name, [f"world.population={population}", *sets], seed=seed, days=days)
+
+
+@pytest.fixture(scope="session")
+def baseline_small() -> TierFlowModel:
+    """One small baseline run shared by invariant tests."""
+    return run(small_scenario(population=10000, days=200, seed=7))
+
+
+def deep_copy(x):
+    """A deep copy (helper for tests that mutate scenario data)."""
+    return copy.deepcopy(x)

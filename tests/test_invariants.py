@@ -1,0 +1,86 @@
+"""Invariants of any run: every episode accounted for, money balances, shares in range, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.metrics import COLUMNS, INDEX, group
+from tests.conftest import run, small_scenario
+
+
+def _ledger_sum(model, column: str) -> float:
+    return float(model.ledger.rows[:, INDEX[column]].sum())
+
+
+def test_every_episode_ends_somewhere(baseline_small):
+    """New episodes = treated + admitted + forgone + gave up + still waiting (warm-up included)."""
+    m = baseline_small
+    rows = m.ledger.rows
+    new = sum(_ledger_sum(m, f"episodes_{k}") for k in ("acute", "chronic"))
+    ended = (_ledger_sum(m, "treated_outpatient") + _ledger_sum(m, "treated_inpatient")
+             + sum(rows[:, INDEX[c]].sum() for c in COLUMNS if c.startswith(("forgone_", "reneged_"))))
+    waiting = len(m.care.queue)
+    assert new > 1000
+    assert new == pytest.approx(ended + waiting, abs=1e-6)
+
+
+def test_billed_equals_reimbursed_plus_out_of_pocket(baseline_small):
+    d = baseline_small.daily()
+    billed, paid, oop = group(d, "billed").sum(), group(d, "reimbursed").sum(), group(d, "oop").sum()
+    assert billed > 0
+    assert billed == pytest.approx(paid + oop, rel=1e-9)
+
+
+def test_people_accounts_match_the_ledger(baseline_small):
+    m = baseline_small
+    d = m.daily()
+    assert float(m.people.oop.astype(np.float64).sum()) == pytest.approx(group(d, "oop").sum(), rel=1e-4)
+
+
+def test_fund_balance_is_premiums_minus_spending(baseline_small):
+    s = baseline_small.summary()
+    d = baseline_small.daily()
+    spending = group(d, "reimbursed").sum() + d["settlement"].sum()
+    assert s["fund_balance"] == pytest.approx(d["premiums"].sum() - spending, rel=1e-9)
+    assert s["fund_spending"] == pytest.approx(spending, rel=1e-9)
+
+
+def _shares(summary: dict):
+    for key, value in summary.items():
+        if key.endswith(("_share", "_rate")) and not isinstance(value, dict):
+            yield key, value
+
+
+def test_shares_lie_between_zero_and_one(baseline_small):
+    s = baseline_small.summary()
+    found = dict(_shares(s))
+    assert {"grassroots_share", "in_county_share", "catastrophic_share", "signing_rate"} <= set(found)
+    for key, value in found.items():
+        assert 0.0 <= value <= 1.0, key
+
+
+def test_beds_never_overfilled(baseline_small):
+    d = baseline_small.daily()
+    for tier in ("township", "county", "tertiary"):
+        assert (d[f"beds_occupied_{tier}"] <= d[f"beds_{tier}"] + 1e-9).all()
+
+
+def test_same_seed_same_daily_and_different_seed_differs(tmp_path):
+    from sim.results import write_daily
+
+    paths = []
+    for i, seed in enumerate((3, 3, 4)):
+        m = run(small_scenario(population=4000, days=60, seed=seed))
+        paths.append(tmp_path / f"daily{i}.csv")
+        write_daily(paths[-1], m.daily())
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
+
+
+def test_scale_factor_counts_are_scaled_back():
+    """One agent per 4 residents gives about the same per-capita rates as full resolution."""
+    full = run(small_scenario(population=40000, days=120, seed=2)).summary()
+    scaled = run(small_scenario(population=40000, days=120, seed=2, scale=4)).summary()
+    assert scaled["visits_per_capita"] == pytest.approx(full["visits_per_capita"], rel=0.05)
+    assert scaled["admissions_per_100"] == pytest.approx(full["admissions_per_100"], rel=0.12)
