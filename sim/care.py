@@ -206,7 +206,7 @@ class Care:
     def visit_priority(self, eps: Batch, rng: np.random.Generator) -> np.ndarray:
         """Queue order: those already waiting, then signed referrals, then referrals, then the rest."""
         m = self.m
-        signed_first = m.params.referral.signed_priority and m.params.signing.benefits.priority_referral
+        signed_first = m.params.signing.benefits.priority_referral
         rank = np.full(len(eps), 3.0)
         rank = np.where(eps.referred, 2.0, rank)
         if signed_first:

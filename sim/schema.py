@@ -391,7 +391,6 @@ class Referral(Strict):
     required_for_out_of_county: bool = F(False, doc="out-of-county care without referral gets no pooled reimbursement")
     unreferred_out_of_county_penalty: float = F(0.1, 0, 1, unit="rate points",
                                                 doc="reimbursement rate cut for unreferred out-of-county care")
-    signed_priority: bool = F(True, doc="signed residents' referrals jump the queue")
     downward: DownwardReferral = Field(default_factory=DownwardReferral)
 
 
