@@ -34,6 +34,7 @@ class Care:
         self.m = model
         self.queue = Batch.empty()
         self.discharges: dict[int, list[dict[str, np.ndarray]]] = {}
+        self.referrals: dict[tuple[int, int], int] = {}  # (from facility, to facility) -> count (agent units)
         world = model.world
         self.own_mask = np.zeros(world.choice.shape, dtype=bool)
         self.own_mask[:, :2] = world.choice[:, :2] >= 0  # own clinic and own township centre
@@ -106,6 +107,8 @@ class Care:
                                     e.referred, e.chronic, waive_deductible)
             oop = amount + fee - paid
             sch = ppl.scheme[p].astype(np.int64)
+            m.ledger.add_by("oop_quintile", ppl.quintile[p], oop)
+            m.ledger.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
             if setting == OUTPATIENT:
                 ppl.deductible_paid[p, tier] += used.astype(np.float32)
             ppl.reimbursed[p, setting, tier] += paid.astype(np.float32)
@@ -151,6 +154,7 @@ class Care:
         pick = choose(util, valid, m.coef.forgo[outcome], rng.gumbel(size=(len(eps), f.shape[1] + 1)))
         forgo = pick == FORGO
         m.ledger.add_by("forgone", outcome[forgo])
+        m.ledger.add_by("forgone_quintile", ppl.quintile[p[forgo]])
         self.followup_missed(eps.take(forgo & eps.chronic))
         went = eps.take(~forgo)
         chosen = options[np.flatnonzero(~forgo), pick[~forgo]]
@@ -222,6 +226,7 @@ class Care:
         f = eps.facility
         tier = m.fac.tier[f]
         m.ledger.add_by("visits", tier * 2 + m.people.scheme[eps.person])
+        np.add.at(m.fac.visits, f, 1)
         capability = m.fac.capability[f] + np.where(tier == COUNTY, m.keep_in_county, 0.0)
         ok = can_treat(capability, eps.severity, rng.random(len(eps)))
         ok &= ~(eps.inpatient & (m.fac.beds[f] <= 0))
@@ -231,6 +236,7 @@ class Care:
         self.charge(eps.take(~eps.inpatient | refer), OUTPATIENT)
         sent = eps.take(refer)
         m.ledger.add_by("referrals_up", m.fac.tier[sent.facility])
+        self.count_referrals(sent.facility, up[refer])
         self.learn(sent, referred_on=True, rng=rng)
         return sent.replace(facility=up[refer], referred=np.ones(len(sent), bool), waited=np.zeros(len(sent))), \
             eps.take(~refer)
@@ -267,6 +273,7 @@ class Care:
         f = eps.facility
         tier = m.fac.tier[f]
         np.add.at(m.fac.occupied, f, 1)
+        np.add.at(m.fac.admissions, f, 1)
         m.ledger.add_by("admissions", tier * 2 + m.people.scheme[eps.person])
         self.charge(eps, INPATIENT, waive_deductible=rehab)
         if rehab:
@@ -308,7 +315,16 @@ class Care:
         got = self.allocate(cand.facility, rng.random(len(cand)), free)
         moved = cand.take(got)
         m.ledger.add("referrals_down_inpatient", len(moved))
+        self.count_referrals(facility[go][got], moved.facility)
         self.admit(moved, rng, rehab=True)
+
+    def count_referrals(self, source: np.ndarray, target: np.ndarray) -> None:
+        """Tally referrals per (from, to) facility pair, for the referral network figure."""
+        if len(source) == 0 or self.m.day < 0:
+            return
+        pairs, counts = np.unique(np.stack([source, target]), axis=1, return_counts=True)
+        for (a, b), c in zip(pairs.T.tolist(), counts.tolist()):
+            self.referrals[(a, b)] = self.referrals.get((a, b), 0) + c
 
     def wait(self, eps: Batch, rng: np.random.Generator) -> None:
         """Those not served today wait for tomorrow, or give up."""
@@ -316,6 +332,7 @@ class Care:
         quit_ = rng.random(len(eps)) < m.params.behaviour.renege_probability
         gone = eps.take(quit_)
         m.ledger.add_by("reneged", np.where(gone.chronic, CHRONIC, gone.severity))
+        m.ledger.add_by("forgone_quintile", m.people.quintile[gone.person])
         self.followup_missed(gone.take(gone.chronic))
         stay = eps.take(~quit_)
         m.ledger.add_by("wait_days", m.fac.tier[stay.facility])

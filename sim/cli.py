@@ -67,7 +67,9 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
     wall = time.perf_counter() - started
     meta = manifest(base.seed, wall, timeline.sources, timeline.overrides, residents=base.world.population,
                     agents=model.people.n, days=base.days)
-    folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta,
+    tables = {"facilities": model.facility_table(), "referrals": model.referral_table(),
+              "settlements": model.settlement_table()}
+    folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
                       draw=draw_run if draw else None)
     if not quiet:
         print(summary_table(summary))

@@ -40,6 +40,8 @@ class Facilities:
         self.backlog = np.zeros(n)           # patients waiting for a visit
         self.occupied = np.zeros(n, np.int64)
         self.revenue = np.zeros(n)           # yuan billed (agent units)
+        self.visits = np.zeros(n)            # visits seen since day 0 (agent units)
+        self.admissions = np.zeros(n)        # admissions since day 0 (agent units)
         self.quality = np.zeros(n)
         self.capability = np.zeros(n)
         self.quality_offset = np.zeros(n)    # facility's known difference from its tier

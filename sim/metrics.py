@@ -15,6 +15,7 @@ import numpy as np
 from sim.schema import SCHEMES, SETTINGS, SEVERITIES, TIERS
 
 KINDS = ("acute", "chronic")
+QUINTILES = ("q1", "q2", "q3", "q4", "q5")  # income quintiles, q1 poorest
 OUTCOMES = SEVERITIES + ("chronic",)
 
 # Groups of columns: name -> dimensions. Counts and money are scaled by residents per agent.
@@ -28,6 +29,9 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "episodes": (KINDS,),                  # new episodes (acute onsets, chronic follow-ups due)
     "forgone": (OUTCOMES,),                # did not seek care
     "reneged": (OUTCOMES,),                # gave up while waiting
+    "forgone_quintile": (QUINTILES,),      # forgone or given up, by income quintile (who bears the harm)
+    "oop_quintile": (QUINTILES,),          # out-of-pocket by income quintile
+    "oop_severity": (OUTCOMES,),           # out-of-pocket by severity of the episode
     "treated": (SETTINGS,),                # episodes that ended in treatment
     "minor": (("sought", "first_tertiary"),),
     "billed": (SETTINGS, TIERS),

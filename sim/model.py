@@ -147,6 +147,8 @@ class TierFlowModel(mesa.Model):
         ppl.oop[:] = 0
         ppl.ooc_inpatient_fund[:] = 0
         self.fac.revenue[:] = 0
+        self.fac.visits[:] = 0
+        self.fac.admissions[:] = 0
 
     def apply_policy_changes(self) -> None:
         """Switch to the parameters of a dated change (a policy shock)."""
@@ -294,6 +296,32 @@ class TierFlowModel(mesa.Model):
         rows = self.ledger.rows[self.warmup:]
         return {c: rows[:, i] for i, c in enumerate(COLUMNS)}
 
+    def facility_table(self) -> dict[str, list]:
+        """Per-facility totals since day 0, scaled to residents (for maps and network figures)."""
+        w, f, k = self.world, self.fac, self.params.scale
+        out_ref = np.zeros(w.n_facilities)
+        for (a, _), c in self.care.referrals.items():
+            out_ref[a] += c
+        return {"id": w.fac_id, "name": w.fac_name, "tier": [TIERS[t] for t in w.fac_tier],
+                "x": w.fac_xy[:, 0].tolist(), "y": w.fac_xy[:, 1].tolist(), "in_county": w.fac_in_county.tolist(),
+                "visits": (f.visits * k).tolist(), "admissions": (f.admissions * k).tolist(),
+                "referrals_out": (out_ref * k).tolist(), "revenue": (f.revenue * k).tolist(),
+                "capacity_per_day": (f.capacity * k).tolist(), "beds": (f.beds * k).tolist()}
+
+    def referral_table(self) -> dict[str, list]:
+        """Referrals per (from, to) facility pair since day 0, scaled to residents."""
+        w, k = self.world, self.params.scale
+        items = sorted(self.care.referrals.items())
+        return {"from_id": [w.fac_id[a] for (a, _), _ in items], "to_id": [w.fac_id[b] for (_, b), _ in items],
+                "direction": ["up" if w.fac_tier[b] > w.fac_tier[a] else "down" for (a, b), _ in items],
+                "count": [c * k for _, c in items]}
+
+    def settlement_table(self) -> dict[str, list]:
+        """Settlements with their position and residents (for maps)."""
+        w = self.world
+        return {"id": w.set_id, "name": w.set_name, "x": w.set_xy[:, 0].tolist(), "y": w.set_xy[:, 1].tolist(),
+                "population": w.set_population.tolist(), "township": w.set_township.tolist()}
+
     def summary(self) -> dict:
         """Indicators for the whole run, and before/after the first dated change."""
         daily = self.daily()
@@ -316,10 +344,9 @@ class TierFlowModel(mesa.Model):
         oop_end, ooc_end = (ppl.oop, ppl.ooc_inpatient_fund) if end >= self.day else at(end)
         oop_start, ooc_start = at(start)
         inc = self.params.population.income
-        quintile = np.searchsorted(np.quantile(ppl.income, [0.2, 0.4, 0.6, 0.8]), ppl.income)
         return PersonTotals(oop=oop_end - oop_start, ooc_inpatient_fund=ooc_end - ooc_start,
                             capacity_to_pay=ppl.income * inc.capacity_to_pay_share,
-                            catastrophic_threshold=inc.catastrophic_threshold, income_quintile=quintile,
+                            catastrophic_threshold=inc.catastrophic_threshold, income_quintile=ppl.quintile,
                             scale=self.params.scale)
 
 

@@ -28,6 +28,7 @@ class Population:
     settlement: np.ndarray    # uint16/int32 index into world settlements
     scheme: np.ndarray        # uint8: 0 resident-insured, 1 employee-insured
     income: np.ndarray        # float32 yuan per year
+    quintile: np.ndarray      # uint8 income quintile in the county, 0 poorest .. 4 richest
     hypertension: np.ndarray  # bool
     diabetes: np.ndarray      # bool
     signed: np.ndarray        # bool: has a signed family doctor
@@ -109,6 +110,7 @@ def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Po
     trust = (quality + rng.normal(0.0, scenario.behaviour.trust.initial_sd, (n, 4))).astype(np.float32)
     return Population(
         age=age, band=band, settlement=settlement, scheme=scheme, income=income.astype(np.float32),
+        quintile=np.searchsorted(np.quantile(income, [0.2, 0.4, 0.6, 0.8]), income).astype(np.uint8),
         hypertension=hypertension, diabetes=diabetes, signed=signed, in_care=in_care, trust=trust,
         oop=np.zeros(n, np.float32), deductible_paid=np.zeros((n, 4), np.float32),
         reimbursed=np.zeros((n, 2, 4), np.float32), last_followup=np.full(n, NEVER, np.int16),

@@ -5,6 +5,9 @@
         daily.csv       one row per simulated day
         summary.json    indicators for the run and before/after the first change
         manifest.json   version, seed, command, wall time, sources
+        facilities.csv  per-facility visits, admissions, referrals out, revenue, position
+        referrals.csv   referrals per (from, to) facility pair, up or down
+        settlements.csv settlements with position and residents
         figures/        PNGs drawn from the files above
 """
 
@@ -43,6 +46,30 @@ def write_daily(path: Path, daily: dict[str, np.ndarray]) -> None:
         writer.writerow(names)
         for row in rows:
             writer.writerow([format_value(v) for v in row])
+
+
+def write_table(path: Path, table: dict[str, list]) -> None:
+    """Write a column table (name -> list) as CSV."""
+    names = list(table)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(names)
+        for row in zip(*(table[n] for n in names)):
+            writer.writerow([format_value(v) if isinstance(v, float) else v for v in row])
+
+
+def read_table(path: Path) -> dict[str, list]:
+    """Read a CSV table into columns (numbers converted where they parse)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    names, body = rows[0], rows[1:]
+
+    def convert(x: str):
+        try:
+            return float(x)
+        except ValueError:
+            return {"True": True, "False": False}.get(x, x)
+    return {n: [convert(r[i]) for r in body] for i, n in enumerate(names)}
 
 
 def read_daily(path: Path) -> dict[str, np.ndarray]:
@@ -101,8 +128,9 @@ def new_run_folder(root: Path, name: str) -> Path:
 
 
 def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray], summary: dict,
-             meta: dict, draw: Callable[[Path], None] | None = None) -> Path:
-    """Write a whole run atomically and return its folder."""
+             meta: dict, tables: dict[str, dict[str, list]] | None = None,
+             draw: Callable[[Path], None] | None = None) -> Path:
+    """Write a whole run atomically and return its folder; `tables` become <name>.csv files."""
     final = new_run_folder(root, name)
     with atomic_folder(final) as tmp:
         (tmp / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
@@ -110,6 +138,8 @@ def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray]
         write_daily(tmp / "daily.csv", daily)
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "manifest.json", meta)
+        for table_name, table in (tables or {}).items():
+            write_table(tmp / f"{table_name}.csv", table)
         if draw is not None:
             draw(tmp)
     return final
@@ -118,7 +148,9 @@ def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray]
 def load_run(folder: Path) -> dict:
     """Read a run folder: daily columns, summary, manifest and resolved scenario."""
     folder = Path(folder)
+    tables = {p.stem: read_table(p) for p in sorted(folder.glob("*.csv")) if p.name != "daily.csv"}
     return {
+        "tables": tables,
         "daily": read_daily(folder / "daily.csv"),
         "summary": json.loads((folder / "summary.json").read_text(encoding="utf-8")),
         "manifest": json.loads((folder / "manifest.json").read_text(encoding="utf-8")),

@@ -5,21 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.metrics import COLUMNS, INDEX, group
+from sim.metrics import group
 from tests.conftest import run, small_scenario
-
-
-def _ledger_sum(model, column: str) -> float:
-    return float(model.ledger.rows[:, INDEX[column]].sum())
 
 
 def test_every_episode_ends_somewhere(baseline_small):
     """New episodes = treated + admitted + forgone + gave up + still waiting (warm-up included)."""
     m = baseline_small
-    rows = m.ledger.rows
-    new = sum(_ledger_sum(m, f"episodes_{k}") for k in ("acute", "chronic"))
-    ended = (_ledger_sum(m, "treated_outpatient") + _ledger_sum(m, "treated_inpatient")
-             + sum(rows[:, INDEX[c]].sum() for c in COLUMNS if c.startswith(("forgone_", "reneged_"))))
+    new = m.ledger.group("episodes").sum()
+    ended = m.ledger.group("treated").sum() + m.ledger.group("forgone").sum() + m.ledger.group("reneged").sum()
+    assert m.ledger.group("forgone_quintile").sum() == pytest.approx(
+        m.ledger.group("forgone").sum() + m.ledger.group("reneged").sum())
     waiting = len(m.care.queue)
     assert new > 1000
     assert new == pytest.approx(ended + waiting, abs=1e-6)
