@@ -412,6 +412,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
         for p in [p for p in lines if p[:len(key)] == key]:
             del lines[p]
         lines[key] = (f"{COMMAND_LINE} (--set {text})", None)
+    problems += _resolve_world_files(data, lines)
     raw_changes = data.pop("changes", [])
     top = (sources[-1], None)
     base, base_problems = _validate(data, lines, top)
@@ -424,6 +425,26 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
     timeline = Timeline(base=base, sources=sources, overrides=applied)
     timeline.changes = [(c.day, c.label, s) for c, s in changes]
     return timeline
+
+
+def _resolve_world_files(data: dict, lines: dict[Path_, Where]) -> list[Problem]:
+    """Make `world.files` paths absolute, relative to the file that names them; report missing ones."""
+    files = data.get("world", {}).get("files") if isinstance(data.get("world"), dict) else None
+    if not isinstance(files, dict):
+        return []
+    problems = []
+    for key, value in files.items():
+        if not isinstance(value, str):
+            continue
+        path = ("world", "files", key)
+        file, line = _locate(path, lines, ("", None))
+        base = Path.cwd() if file.startswith(COMMAND_LINE) or not file else Path(file).parent
+        resolved = (base / value).resolve()
+        if not resolved.is_file():
+            problems.append(Problem(file or COMMAND_LINE, line, show_path(path),
+                                    f"file {value!r} not found (looked for {resolved})"))
+        files[key] = str(resolved)
+    return problems
 
 
 def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top: Where,

@@ -1,49 +1,16 @@
-"""Figures drawn from saved results (never from a live model): readable on a projector.
-
-Large type, the Okabe-Ito colour-blind-safe palette, one colour per tier everywhere, and
-titles that state the finding.
-"""
+"""Figures of one run, drawn from its saved results folder."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sim.results import load_run  # noqa: E402
-from sim.schema import TIERS  # noqa: E402
-
-TIER_COLOURS = {"village": "#009E73", "township": "#56B4E9", "county": "#E69F00", "tertiary": "#D55E00"}
-TIER_LABELS = {"village": "Village clinics", "township": "Township health centres",
-               "county": "County hospitals", "tertiary": "Tertiary hospitals (out of county)"}
-STYLE = {"font.size": 15, "axes.titlesize": 18, "axes.labelsize": 16, "legend.fontsize": 13,
-         "xtick.labelsize": 14, "ytick.labelsize": 14, "figure.dpi": 100, "axes.spines.top": False,
-         "axes.spines.right": False}
-
-
-def rolling(x: np.ndarray, window: int = 7) -> np.ndarray:
-    """Trailing moving sum (shorter at the start), to smooth daily noise."""
-    c = np.cumsum(np.insert(np.asarray(x, dtype=float), 0, 0.0))
-    idx = np.arange(1, len(x) + 1)
-    return c[idx] - c[np.maximum(idx - window, 0)]
-
-
-def tier_visits(daily: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Daily visits by tier (both schemes)."""
-    return {t: daily[f"visits_{t}_resident"] + daily[f"visits_{t}_employee"] for t in TIERS}
-
-
-def mark_changes(ax, changes: list[dict]) -> None:
-    """Draw a dashed line and label at each policy change."""
-    for ch in changes:
-        ax.axvline(ch["day"], color="black", linestyle="--", linewidth=1.5)
-        ax.annotate(ch.get("label") or "policy change", (ch["day"], 0.98), xycoords=("data", "axes fraction"),
-                    xytext=(6, 0), textcoords="offset points", va="top", fontsize=12)
-
+from sim.plots.style import STYLE, TIER_COLOURS, TIER_LABELS, mark_changes, rolling, tier_visits
+from sim.results import load_run
+from sim.schema import TIERS
 
 def visit_shares(run: dict, path: Path) -> Path:
     """Stacked shares of visits by tier over time, policy days marked."""
