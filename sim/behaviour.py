@@ -104,16 +104,20 @@ def utilities(coef: ChoiceCoefficients, severity: np.ndarray, tier: np.ndarray, 
             + coef.family_doctor * family_doctor_tie)
 
 
-def choose(utility: np.ndarray, valid: np.ndarray, outside: np.ndarray, gumbel: np.ndarray) -> np.ndarray:
-    """Multinomial logit draw: the option with the highest utility + Gumbel noise.
+def choose(utility: np.ndarray, valid: np.ndarray, outside: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Multinomial logit draw by inverse CDF: one uniform `u` per episode.
 
-    `gumbel` has one more column than `utility`: the last is the outside option
-    (not seeking care). Returns the chosen column, or FORGO (-1).
+    The options' logit probabilities (the outside option, not seeking care, last) are
+    laid end to end and `u` picks one. One number per episode keeps draws cheap and
+    couples runs well: a small change in utilities changes few choices (common random
+    numbers). Returns the chosen column, or FORGO (-1).
     """
-    noisy = np.where(valid, utility + gumbel[:, :-1], -np.inf)
-    best = noisy.argmax(axis=1)
-    best_value = noisy[np.arange(len(best)), best]
-    return np.where(best_value >= outside + gumbel[:, -1], best, FORGO)
+    top = np.maximum(np.where(valid, utility, -np.inf).max(axis=1), outside)
+    weight = np.where(valid, np.exp(utility - top[:, None]), 0.0)
+    cumulative = np.cumsum(weight, axis=1)
+    total = cumulative[:, -1] + np.exp(outside - top)
+    pick = (cumulative <= (u * total)[:, None]).sum(axis=1)  # options whose cumulative weight u passes
+    return np.where(pick == utility.shape[1], FORGO, pick)
 
 
 def logit_probabilities(utility: np.ndarray, valid: np.ndarray, outside: np.ndarray) -> np.ndarray:

@@ -13,13 +13,12 @@ import numpy as np
 
 from sim.behaviour import FORGO, can_treat, choose, experience, learn, utilities
 from sim.episodes import BED, VISIT, Batch, rank_within, unique_rounds
-from sim.insurance import INPATIENT, OUTPATIENT, effective_rate, reimburse
+from sim.insurance import INPATIENT, OUTPATIENT, rate_table, reimburse
 from sim.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
 
 if TYPE_CHECKING:
     from sim.model import TierFlowModel
 
-MAX_HOPS = 4          # village -> township -> county -> tertiary
 CHRONIC = 4           # outcome index of chronic follow-ups in the ledger
 # Chronic patients weigh doctor quality like a moderate illness: technology and
 # specialists matter for chronic care (BMJ Open MNL: "no first-class technology" OR 29.7).
@@ -27,98 +26,149 @@ CHRONIC_CHOICE_SEVERITY = 1
 LOS_BY_SEVERITY = np.array([0.7, 1.0, 1.25, 1.6])
 
 
+def add_counts(target: np.ndarray, index: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """target[index] += weights (or 1), with repeated indexes adding up (a fast np.add.at)."""
+    if len(index):
+        target += np.bincount(index, weights=weights, minlength=len(target)).astype(target.dtype)
+
+
 class Care:
     """Moves episodes through facilities and keeps queues, beds and accounts."""
 
     def __init__(self, model: "TierFlowModel"):
         self.m = model
-        self.queue = Batch.empty()
-        self.discharges: dict[int, list[dict[str, np.ndarray]]] = {}
-        self.referrals: dict[tuple[int, int], int] = {}  # (from facility, to facility) -> count (agent units)
+        self.queue = Batch.empty()      # waiting at a facility since an earlier day
+        self.transfers = Batch.empty()  # referred up today, seen at the next tier tomorrow
+        self.bills: list[tuple[Batch, np.ndarray, np.ndarray]] = []  # settled once a day
+        self.experiences: list[tuple[np.ndarray, ...]] = []          # learned from once a day
+        self.ward = {"person": np.zeros(0, np.int64), "facility": np.zeros(0, np.int64),
+                     "severity": np.zeros(0, np.int8), "rehab": np.zeros(0, bool), "out": np.zeros(0, np.int64)}
+        self.referral_codes: list[np.ndarray] = []  # from * n_facilities + to, one entry per referral
         world = model.world
+        self.scratch = np.zeros(model.people.n, dtype=np.int64)  # for linear-time duplicate detection
+        # Each settlement's options, looked up once: facility, tier, hours, in county, own ties.
+        self.options = world.choice
+        self.option_exists = world.choice >= 0
+        self.option_facility = np.where(self.option_exists, world.choice, 0)
+        self.option_tier = model.fac.tier[self.option_facility]
+        self.option_hours = world.travel_minutes.astype(np.float64) / 60.0
+        self.option_in_county = world.fac_in_county[self.option_facility]
+        self.option_code = self.option_tier * 2 + self.option_in_county  # kind of option: tier x in county
+        self.quality_offset_matters = bool(np.any(model.fac.quality_offset))
         self.own_mask = np.zeros(world.choice.shape, dtype=bool)
-        self.own_mask[:, :2] = world.choice[:, :2] >= 0  # own clinic and own township centre
+        self.own_mask[:, :2] = self.option_exists[:, :2]  # own clinic and own township centre
         self.first_county = int(np.flatnonzero(world.fac_tier == COUNTY)[0]) if (world.fac_tier == COUNTY).any() else -1
+
+    def configure(self) -> None:
+        """Refresh what depends on the current parameters (called after each policy change)."""
+        m = self.m
+        self.rates = rate_table(m.rules)
+        self.option_has_beds = m.fac.beds[self.option_facility] > 0
+        self.expected_oop = self.expected_oop_table()
+
+    # Episodes fall into a few classes for pricing: scheme, setting, chronic, severity, signed.
+    CLASS_SHAPE = (2, 2, 2, 4, 2)
+
+    def episode_class(self, scheme, inpatient, chronic, severity, signed) -> np.ndarray:
+        """Index of each episode's pricing class (see CLASS_SHAPE)."""
+        return np.ravel_multi_index((scheme, inpatient.astype(np.int64), chronic.astype(np.int64),
+                                     severity, signed.astype(np.int64)), self.CLASS_SHAPE)
+
+    def expected_oop_table(self) -> np.ndarray:
+        """Out-of-pocket a patient expects, by episode class and kind of option (tier x in county).
+
+        Patients go by the headline terms: the rate that applies to them (unreferred), the
+        deductible of an admission, and an annual outpatient deductible spread over
+        `deductible_spread_visits` visits. They do not track how much of their own annual
+        deductible or cap is used, so choices carry no insurance-year seasonality; bills
+        are exact (see `charge`).
+        """
+        m = self.m
+        grid = np.meshgrid(*(np.arange(k) for k in self.CLASS_SHAPE + (4, 2)), indexing="ij")
+        sch, inpatient, chronic, severity, signed, tier, in_county = (g.ravel() for g in grid)
+        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
+        rate = self.rates[sch, inpatient, tier, in_county, 0, signed, chronic]
+        spread = np.where(inpatient == 1, 1.0, m.params.behaviour.choice.deductible_spread_visits)
+        paid = rate * np.maximum(amount - m.rules.deductible[sch, inpatient, tier] / spread, 0.0)
+        return (amount + fee - paid).reshape(int(np.prod(self.CLASS_SHAPE)), 8)
 
     # ------------------------------------------------------------------ prices
 
     def amount(self, tier: np.ndarray, inpatient: np.ndarray, severity: np.ndarray, chronic: np.ndarray,
-               person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Reimbursable amount and registration fee of a visit or an admission."""
-        m = self.m
-        visit = m.tables["op_price"][tier] * np.where(chronic, 0.5, m.tables["op_severity_cost"][severity])
-        visit = visit + np.where(chronic, self.supply_days(person, tier) * m.tables["drug_cost"], 0.0)
-        stay = m.tables["ip_price"][tier] * m.tables["ip_severity_cost"][severity]
-        fee = np.where(inpatient, 0.0, m.tables["registration_fee"][tier])
+               signed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reimbursable amount and registration fee of a visit or an admission (arrays broadcast)."""
+        t = self.m.tables
+        visit = t["op_price"][tier] * np.where(chronic, 0.5, t["op_severity_cost"][severity])
+        visit = visit + np.where(chronic, self.supply_days(signed, tier) * t["drug_cost"], 0.0)
+        stay = t["ip_price"][tier] * t["ip_severity_cost"][severity]
+        fee = np.where(inpatient, 0.0, t["registration_fee"][tier])
         return np.where(inpatient, stay, visit), fee
 
-    def supply_days(self, person: np.ndarray, tier: np.ndarray) -> np.ndarray:
+    def supply_days(self, signed: np.ndarray, tier: np.ndarray) -> np.ndarray:
         """Days of chronic drugs per follow-up: long prescriptions for the signed at the grassroots."""
-        m = self.m
-        long_rx = m.people.signed[person] & (tier <= TOWNSHIP)
-        return np.where(long_rx, m.params.signing.benefits.long_prescription_days,
-                        m.params.behaviour.chronic_followup_days)
+        p = self.m.params
+        return np.where(signed & (tier <= TOWNSHIP), p.signing.benefits.long_prescription_days,
+                        p.behaviour.chronic_followup_days)
 
-    def quote(self, person, tier, setting, amount, in_county, referred, chronic, waive_deductible=False):
-        """What the fund would pay for a bill, and the deductible it would use (no side effects)."""
+    def quote(self, person, tier, setting, amount, in_county, referred, chronic, waive):
+        """What the fund pays for each bill, and the deductible it uses (no side effects).
+
+        `setting` and `waive` (deductible waived: a downward referral continues a stay) are per bill.
+        """
         ppl, rules = self.m.people, self.m.rules
         sch = ppl.scheme[person].astype(np.int64)
-        rate = effective_rate(rules, sch, setting, tier, in_county, referred, ppl.signed[person], chronic)
+        rate = self.rates[sch, setting, tier, in_county.astype(np.int64), referred.astype(np.int64),
+                          ppl.signed[person].astype(np.int64), chronic.astype(np.int64)]
         deductible = rules.deductible[sch, setting, tier]
         left = np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, tier], deductible)
-        if waive_deductible:
-            left = np.zeros_like(left)
+        left = np.where(waive, 0.0, left)
         spent = ppl.reimbursed[person, setting]
-        tier_spent = np.take_along_axis(spent, np.asarray(tier)[..., None], axis=-1)[..., 0]
+        tier_spent = spent[np.arange(len(person)), tier]
         cap_left = np.minimum(rules.tier_cap[sch, setting, tier] - tier_spent,
                               rules.setting_cap[sch, setting] - spent.sum(-1))
         return reimburse(amount, rate, left, cap_left)
 
-    def expected_reimbursement(self, person, tier, setting, amount, in_county, chronic):
-        """What a patient expects the fund to pay when choosing (no referral yet).
+    def bill_later(self, eps: Batch, setting: int, waive: bool = False) -> None:
+        """Queue bills; `settle` charges all of the day's bills at once."""
+        if len(eps):
+            self.bills.append((eps, np.full(len(eps), setting), np.full(len(eps), waive)))
 
-        Patients go by the headline terms: the rate that applies to them, the deductible
-        of an admission, and an annual outpatient deductible spread over
-        `deductible_spread_visits` visits. They do not track how much of their own annual
-        deductible or cap is used, so choices carry no insurance-year seasonality;
-        bills are exact (see `charge`).
+    def settle(self) -> None:
+        """Charge the day's bills in the order they arose."""
+        if self.bills:
+            eps = Batch.concat([b[0] for b in self.bills])
+            self.charge(eps, np.concatenate([b[1] for b in self.bills]), np.concatenate([b[2] for b in self.bills]))
+            self.bills = []
+
+    def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray) -> None:
+        """Bill episodes at their facility; update the fund, the patients and the ledger.
+
+        A person billed twice in one batch is settled in rounds, so deductibles and caps are exact.
         """
-        m = self.m
-        sch = m.people.scheme[person].astype(np.int64)
-        rate = effective_rate(m.rules, sch, setting, tier, in_county, np.zeros(np.shape(tier), bool),
-                              m.people.signed[person], chronic)
-        deductible = m.rules.deductible[sch, setting, tier]
-        spread = np.where(setting == OUTPATIENT, m.params.behaviour.choice.deductible_spread_visits, 1.0)
-        paid, _ = reimburse(amount, rate, deductible / spread, np.full(np.shape(amount), np.inf))
-        return paid
-
-    def charge(self, eps: Batch, setting: int, waive_deductible: bool = False) -> None:
-        """Bill episodes at their facility; update the fund, the patients and the ledger."""
         if len(eps) == 0:
             return
         m, ppl = self.m, self.m.people
-        for rows in unique_rounds(eps.person):
-            e = eps.take(rows)
+        for rows in unique_rounds(eps.person, self.scratch):
+            whole = len(rows) == len(eps)
+            e = eps if whole else eps.take(rows)
+            st, wv = (setting, waive) if whole else (setting[rows], waive[rows])
             p, f = e.person, e.facility
             tier = m.fac.tier[f]
-            inpatient = np.full(len(e), setting == INPATIENT)
-            amount, fee = self.amount(tier, inpatient, e.severity, e.chronic, p)
-            paid, used = self.quote(p, tier, np.full(len(e), setting), amount, m.world.fac_in_county[f],
-                                    e.referred, e.chronic, waive_deductible)
+            inpatient = st == INPATIENT
+            amount, fee = self.amount(tier, inpatient, e.severity, e.chronic, ppl.signed[p])
+            paid, used = self.quote(p, tier, st, amount, m.world.fac_in_county[f], e.referred, e.chronic, wv)
             oop = amount + fee - paid
             sch = ppl.scheme[p].astype(np.int64)
             m.ledger.add_by("oop_quintile", ppl.quintile[p], oop)
             m.ledger.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
-            if setting == OUTPATIENT:
-                ppl.deductible_paid[p, tier] += used.astype(np.float32)
-            ppl.reimbursed[p, setting, tier] += paid.astype(np.float32)
+            ppl.deductible_paid[p, tier] += np.where(inpatient, 0.0, used).astype(np.float32)
+            ppl.reimbursed[p, st, tier] += paid.astype(np.float32)
             ppl.oop[p] += oop.astype(np.float32)
-            if setting == INPATIENT:
-                out = tier == TERTIARY
-                ppl.ooc_inpatient_fund[p[out]] += paid[out].astype(np.float32)
-            np.add.at(m.fac.revenue, f, amount + fee)
-            m.ledger.add_by("billed", setting * 4 + tier, amount + fee)
-            cell = setting * 8 + tier * 2 + sch
+            out = inpatient & (tier == TERTIARY)
+            ppl.ooc_inpatient_fund[p[out]] += paid[out].astype(np.float32)
+            add_counts(m.fac.revenue, f, amount + fee)
+            m.ledger.add_by("billed", st * 4 + tier, amount + fee)
+            cell = st * 8 + tier * 2 + sch
             m.ledger.add_by("reimbursed", cell, paid)
             m.ledger.add_by("oop", cell, oop)
 
@@ -132,32 +182,28 @@ class Care:
         ppl = m.people
         p = eps.person
         s = ppl.settlement[p].astype(np.int64)
-        options = m.world.choice[s]
-        valid = options >= 0
-        f = np.where(valid, options, 0)
-        tier = m.fac.tier[f]
-        inpatient = eps.inpatient[:, None]
-        valid &= ~(inpatient & (m.fac.beds[f] <= 0))
-        setting = np.where(inpatient, INPATIENT, OUTPATIENT) + np.zeros_like(f)
-        pp = np.broadcast_to(p[:, None], f.shape)
-        amount, fee = self.amount(tier, np.broadcast_to(inpatient, f.shape), eps.severity[:, None],
-                                  np.broadcast_to(eps.chronic[:, None], f.shape), pp)
-        paid = self.expected_reimbursement(pp, tier, setting, amount, m.world.fac_in_county[f],
-                                           np.broadcast_to(eps.chronic[:, None], f.shape))
-        perceived = ppl.trust[pp, tier] + m.fac.quality_offset[f]
-        hours = m.world.travel_minutes[s] / 60.0
-        tie = ppl.signed[p][:, None] & self.own_mask[s]
+        f, tier = self.option_facility[s], self.option_tier[s]
+        valid = self.option_exists[s]
+        if eps.inpatient.any():
+            valid = valid & ~(eps.inpatient[:, None] & ~self.option_has_beds[s])
+        signed, sch = ppl.signed[p], ppl.scheme[p].astype(np.int64)
+        cls = self.episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed)
+        oop = self.expected_oop[cls[:, None], self.option_code[s]]
+        perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
+        if self.quality_offset_matters:
+            perceived = perceived + m.fac.quality_offset[f]
+        tie = signed[:, None] & self.own_mask[s]
         sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
-        util = utilities(m.coef, sev, tier, perceived, hours, amount + fee - paid,
-                         ppl.income[p] / 365.0, m.fac.wait_hours()[f], tie, ppl.scheme[p] == 1)
+        util = utilities(m.coef, sev, tier, perceived, self.option_hours[s], oop,
+                         ppl.income[p] / 365.0, m.fac.wait_hours()[f], tie, sch == 1)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
-        pick = choose(util, valid, m.coef.forgo[outcome], rng.gumbel(size=(len(eps), f.shape[1] + 1)))
+        pick = choose(util, valid, m.coef.forgo[outcome], rng.random(len(eps)))
         forgo = pick == FORGO
         m.ledger.add_by("forgone", outcome[forgo])
         m.ledger.add_by("forgone_quintile", ppl.quintile[p[forgo]])
         self.followup_missed(eps.take(forgo & eps.chronic))
         went = eps.take(~forgo)
-        chosen = options[np.flatnonzero(~forgo), pick[~forgo]]
+        chosen = self.options[s[~forgo], pick[~forgo]]
         first = m.fac.tier[chosen].astype(np.int8)
         m.ledger.add_by("first_visits", first)
         minor = (went.severity == 0) & ~went.chronic
@@ -168,44 +214,47 @@ class Care:
     # ------------------------------------------------------------- treatment
 
     def treat(self, arrivals: Batch, rng: np.random.Generator) -> None:
-        """Serve today's queue and arrivals within capacity; refer, admit, or keep them waiting."""
+        """Serve the queue, yesterday's referrals and today's arrivals within capacity and beds.
+
+        A patient referred up is seen at the next tier the following day (the transfer).
+        """
         m = self.m
-        pending = Batch.concat([self.queue, arrivals])
-        remaining = m.fac.capacity.copy()
-        free_beds = m.fac.beds - m.fac.occupied
-        demand = np.zeros(len(remaining))
-        waiting: list[Batch] = []
-        for _ in range(MAX_HOPS):
-            if len(pending) == 0:
-                break
-            at_visit = pending.stage == VISIT
-            visits, beds_wanted = pending.take(at_visit), pending.take(~at_visit)
-            demand += np.bincount(visits.facility, minlength=len(demand))
-            seen = self.allocate(visits.facility, self.visit_priority(visits, rng), remaining)
-            np.subtract.at(remaining, visits.facility[seen], 1)
-            waiting.append(visits.take(~seen))
-            seen_eps = visits.take(seen)
-            referred, treated = self.examine(seen_eps, rng)
-            outpatient = treated.take(~treated.inpatient)
-            self.finish_outpatient(outpatient, rng)
-            beds_wanted = Batch.concat([beds_wanted, treated.take(treated.inpatient).replace(
-                stage=np.full(int(treated.inpatient.sum()), BED))])
-            key = (beds_wanted.waited == 0) + rng.random(len(beds_wanted)) - beds_wanted.severity
-            got_bed = self.allocate(beds_wanted.facility, key, free_beds)
-            np.subtract.at(free_beds, beds_wanted.facility[got_bed], 1)
-            self.admit(beds_wanted.take(got_bed), rng)
-            waiting.append(beds_wanted.take(~got_bed))
-            pending = referred
-        self.wait(Batch.concat(waiting + [pending]), rng)
+        pending = Batch.concat([self.queue, self.transfers, arrivals])
+        at_visit = pending.stage == VISIT
+        visits, beds_wanted = pending.take(at_visit), pending.take(~at_visit)
+        demand = np.bincount(visits.facility, minlength=len(m.fac.capacity))
+        seen = self.allocate(visits, m.fac.capacity, lambda e: self.visit_priority(e, rng))
+        self.transfers, treated = self.examine(visits.take(seen), rng)
+        self.finish_outpatient(treated.take(~treated.inpatient), rng)
+        to_bed = treated.take(treated.inpatient)
+        beds_wanted = Batch.concat([beds_wanted, to_bed.replace(stage=np.full(len(to_bed), BED))])
+        got_bed = self.allocate(beds_wanted, m.fac.beds - m.fac.occupied,
+                                lambda e: (e.waited == 0) + rng.random(len(e)) - e.severity)
+        self.admit(beds_wanted.take(got_bed), rng)
+        self.wait(Batch.concat([visits.take(~seen), beds_wanted.take(~got_bed)]), rng)
+        self.settle()
+        self.learn(rng)
         m.fac.observe(demand, np.bincount(self.queue.facility[self.queue.stage == VISIT],
                                           minlength=len(demand)))
 
     @staticmethod
-    def allocate(facility: np.ndarray, key: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-        """Serve, per facility, the rows with the lowest keys up to its capacity."""
+    def allocate(eps: Batch, capacity: np.ndarray, priority) -> np.ndarray:
+        """Serve, per facility, the episodes with the lowest `priority(eps)` up to its capacity.
+
+        Only facilities asked for more than they can give need their queue ordered;
+        elsewhere everyone is served.
+        """
+        facility = eps.facility
+        served = np.ones(len(facility), dtype=bool)
         if len(facility) == 0:
-            return np.zeros(0, dtype=bool)
-        return rank_within(facility, key) < capacity[facility]
+            return served
+        demand = np.bincount(facility, minlength=len(capacity))
+        short = demand - 1 >= capacity  # rank r is served when r < capacity
+        crowded = short[facility]
+        if crowded.any():
+            sub = eps.take(crowded)
+            served[crowded] = rank_within(sub.facility, priority(sub)) < capacity[sub.facility]
+        return served
 
     def visit_priority(self, eps: Batch, rng: np.random.Generator) -> np.ndarray:
         """Queue order: those already waiting, then signed referrals, then referrals, then the rest."""
@@ -226,18 +275,18 @@ class Care:
         f = eps.facility
         tier = m.fac.tier[f]
         m.ledger.add_by("visits", tier * 2 + m.people.scheme[eps.person])
-        np.add.at(m.fac.visits, f, 1)
+        add_counts(m.fac.visits, f)
         capability = m.fac.capability[f] + np.where(tier == COUNTY, m.keep_in_county, 0.0)
         ok = can_treat(capability, eps.severity, rng.random(len(eps)))
         ok &= ~(eps.inpatient & (m.fac.beds[f] <= 0))
         up = m.world.referral_up[f]
         refer = ~ok & (up >= 0)
         # The visit itself is billed where the patient was seen; an admission is billed on admission.
-        self.charge(eps.take(~eps.inpatient | refer), OUTPATIENT)
+        self.bill_later(eps.take(~eps.inpatient | refer), OUTPATIENT)
         sent = eps.take(refer)
         m.ledger.add_by("referrals_up", m.fac.tier[sent.facility])
         self.count_referrals(sent.facility, up[refer])
-        self.learn(sent, referred_on=True, rng=rng)
+        self.experience_later(sent, referred_on=True)
         return sent.replace(facility=up[refer], referred=np.ones(len(sent), bool), waited=np.zeros(len(sent))), \
             eps.take(~refer)
 
@@ -249,11 +298,11 @@ class Care:
         tier = m.fac.tier[eps.facility]
         m.ledger.add("treated_outpatient", len(eps))
         m.ledger.add_by("flow", eps.first_tier.astype(np.int64) * 4 + tier)
-        self.learn(eps, referred_on=False, rng=rng)
+        self.experience_later(eps, referred_on=False)
         fu = eps.take(eps.chronic)
         if len(fu):
             fu_tier = m.fac.tier[fu.facility]
-            m.onset.schedule(fu.person, m.day + self.supply_days(fu.person, fu_tier))
+            m.onset.schedule(fu.person, m.day + self.supply_days(m.people.signed[fu.person], fu_tier))
             grassroots = fu.person[fu_tier <= TOWNSHIP]
             m.mark_managed(grassroots)
             m.ledger.add("followups_grassroots", len(grassroots))
@@ -272,34 +321,31 @@ class Care:
             return
         f = eps.facility
         tier = m.fac.tier[f]
-        np.add.at(m.fac.occupied, f, 1)
-        np.add.at(m.fac.admissions, f, 1)
+        add_counts(m.fac.occupied, f)
+        add_counts(m.fac.admissions, f)
         m.ledger.add_by("admissions", tier * 2 + m.people.scheme[eps.person])
-        self.charge(eps, INPATIENT, waive_deductible=rehab)
+        self.bill_later(eps, INPATIENT, waive=rehab)
         if rehab:
             los = np.full(len(eps), m.params.referral.downward.rehab_days)
         else:
             m.ledger.add("treated_inpatient", len(eps))
             m.ledger.add_by("flow", eps.first_tier.astype(np.int64) * 4 + tier)
-            self.learn(eps, referred_on=False, rng=rng)
+            self.experience_later(eps, referred_on=False)
             los = m.tables["los"][tier] * LOS_BY_SEVERITY[eps.severity]
         stay = 1 + rng.poisson(np.maximum(los - 1, 0))
-        out = m.day + stay
-        for d in np.unique(out):
-            sel = out == d
-            self.discharges.setdefault(int(d), []).append(
-                {"person": eps.person[sel], "facility": f[sel], "severity": eps.severity[sel],
-                 "rehab": np.full(int(sel.sum()), rehab)})
+        new = {"person": eps.person, "facility": f, "severity": eps.severity, "rehab": np.full(len(eps), rehab),
+               "out": m.day + stay}
+        self.ward = {k: np.concatenate([self.ward[k], new[k]]) for k in self.ward}
 
     def discharge(self, rng: np.random.Generator) -> None:
         """Free today's beds; send some patients down after the acute phase (下转)."""
         m = self.m
-        parts = self.discharges.pop(m.day, [])
-        if not parts:
+        due = self.ward["out"] <= m.day
+        if not due.any():
             return
-        person, facility, severity, rehab = (np.concatenate([p[k] for p in parts])
-                                             for k in ("person", "facility", "severity", "rehab"))
-        np.subtract.at(m.fac.occupied, facility, 1)
+        person, facility, severity, rehab = (self.ward[k][due] for k in ("person", "facility", "severity", "rehab"))
+        self.ward = {k: v[~due] for k, v in self.ward.items()}
+        m.fac.occupied -= np.bincount(facility, minlength=len(m.fac.occupied))
         down = m.params.referral.downward
         if not down.enabled:
             return
@@ -312,19 +358,24 @@ class Care:
         cand = Batch.new(person[go], severity[go], np.ones(int(go.sum()), bool), np.zeros(int(go.sum()), bool))
         cand = cand.replace(facility=target[go], referred=np.ones(len(cand), bool), stage=np.full(len(cand), BED))
         free = m.fac.beds - m.fac.occupied
-        got = self.allocate(cand.facility, rng.random(len(cand)), free)
+        got = self.allocate(cand, free, lambda e: rng.random(len(e)))
         moved = cand.take(got)
         m.ledger.add("referrals_down_inpatient", len(moved))
         self.count_referrals(facility[go][got], moved.facility)
         self.admit(moved, rng, rehab=True)
 
     def count_referrals(self, source: np.ndarray, target: np.ndarray) -> None:
-        """Tally referrals per (from, to) facility pair, for the referral network figure."""
-        if len(source) == 0 or self.m.day < 0:
-            return
-        pairs, counts = np.unique(np.stack([source, target]), axis=1, return_counts=True)
-        for (a, b), c in zip(pairs.T.tolist(), counts.tolist()):
-            self.referrals[(a, b)] = self.referrals.get((a, b), 0) + c
+        """Keep each referral's (from, to) facility pair, for the referral network figure."""
+        if len(source) and self.m.day >= 0:
+            self.referral_codes.append(source.astype(np.int64) * self.m.world.n_facilities + target)
+
+    def referral_counts(self) -> dict[tuple[int, int], int]:
+        """Referrals since day 0 per (from, to) facility pair (agent units)."""
+        if not self.referral_codes:
+            return {}
+        codes, counts = np.unique(np.concatenate(self.referral_codes), return_counts=True)
+        n = self.m.world.n_facilities
+        return {(int(c // n), int(c % n)): int(k) for c, k in zip(codes, counts)}
 
     def wait(self, eps: Batch, rng: np.random.Generator) -> None:
         """Those not served today wait for tomorrow, or give up."""
@@ -343,17 +394,23 @@ class Care:
         if len(eps):
             self.m.onset.schedule(eps.person, self.m.day + self.m.params.behaviour.chronic_followup_days)
 
-    def learn(self, eps: Batch, referred_on: bool, rng: np.random.Generator) -> None:
-        """Update trust in the tier just experienced."""
+    def experience_later(self, eps: Batch, referred_on: bool) -> None:
+        """Queue experiences; `learn` updates trust for all of the day's visits at once."""
+        if len(eps):
+            self.experiences.append((eps.person, eps.facility, eps.waited > 0, np.full(len(eps), referred_on)))
+
+    def learn(self, rng: np.random.Generator) -> None:
+        """Update trust in the tiers experienced today."""
         m = self.m
-        if len(eps) == 0:
+        if not self.experiences:
             return
-        tier = m.fac.tier[eps.facility]
+        person, facility, waited, referred_on = (np.concatenate(x) for x in zip(*self.experiences))
+        self.experiences = []
+        tier = m.fac.tier[facility]
         t = m.params.behaviour.trust
-        satisfied = rng.random(len(eps)) < m.fac.quality[eps.facility]
-        outcome = experience(satisfied, eps.waited > 0, np.full(len(eps), referred_on),
-                             t.waiting_penalty, t.referred_outcome)
-        old = m.people.trust[eps.person, tier]
+        satisfied = rng.random(len(person)) < m.fac.quality[facility]
+        outcome = experience(satisfied, waited, referred_on, t.waiting_penalty, t.referred_outcome)
+        old = m.people.trust[person, tier]
         new = learn(old, outcome, t.learning_rate)
-        m.people.trust[eps.person, tier] = new
-        np.add.at(m.trust_sum, tier, new - old)
+        m.people.trust[person, tier] = new
+        add_counts(m.trust_sum, tier, new - old)

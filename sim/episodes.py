@@ -36,13 +36,22 @@ class Batch:
     def __len__(self) -> int:
         return len(self.data["person"])
 
+    @classmethod
+    def _of(cls, data: dict[str, np.ndarray]) -> "Batch":
+        batch = cls.__new__(cls)
+        batch.data = data
+        return batch
+
     def take(self, index: np.ndarray) -> "Batch":
         """Rows selected by a boolean mask or an index array."""
-        return Batch(**{k: v[index] for k, v in self.data.items()})
+        return Batch._of({k: v[index] for k, v in self.data.items()})
 
     def replace(self, **arrays: np.ndarray) -> "Batch":
         """A copy with some fields replaced."""
-        return Batch(**{**self.data, **arrays})
+        data = dict(self.data)
+        for k, v in arrays.items():
+            data[k] = np.asarray(v, dtype=FIELDS[k])
+        return Batch._of(data)
 
     @staticmethod
     def empty() -> "Batch":
@@ -65,7 +74,7 @@ class Batch:
             return Batch.empty()
         if len(batches) == 1:
             return batches[0]
-        return Batch(**{k: np.concatenate([b.data[k] for b in batches]) for k in FIELDS})
+        return Batch._of({k: np.concatenate([b.data[k] for b in batches]) for k in FIELDS})
 
 
 def rank_within(group: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -78,10 +87,22 @@ def rank_within(group: np.ndarray, key: np.ndarray) -> np.ndarray:
     return rank
 
 
-def unique_rounds(person: np.ndarray) -> list[np.ndarray]:
-    """Split row indexes into rounds in which no person appears twice (exact per-person caps)."""
+def unique_rounds(person: np.ndarray, scratch: np.ndarray | None = None) -> list[np.ndarray]:
+    """Split row indexes into rounds in which no person appears twice (exact per-person caps).
+
+    With `scratch` (an int array as long as the population) this runs in linear time.
+    """
     if len(person) == 0:
         return []
+    if scratch is not None:
+        rows = np.arange(len(person))
+        rounds = []
+        while len(rows):
+            scratch[person[rows]] = rows
+            first = scratch[person[rows]] == rows
+            rounds.append(rows[first])
+            rows = rows[~first]
+        return rounds
     occurrence = rank_within(person, np.arange(len(person)))
     top = int(occurrence.max())
     if top == 0:

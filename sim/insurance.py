@@ -81,6 +81,16 @@ def effective_rate(rules: Rules, scheme: np.ndarray, setting: int | np.ndarray, 
     return np.clip(rate, 0.0, 1.0)
 
 
+def rate_table(rules: Rules) -> np.ndarray:
+    """`effective_rate` for every combination, indexed
+    [scheme, setting, tier, in_county, referred, signed, chronic], for fast lookups."""
+    grid = np.meshgrid(*(np.arange(k) for k in (2, 2, 4, 2, 2, 2, 2)), indexing="ij")
+    sch, setting, tier, inc, ref, sig, chro = (g.ravel() for g in grid)
+    rates = effective_rate(rules, sch, setting, tier, inc.astype(bool), ref.astype(bool), sig.astype(bool),
+                           chro.astype(bool))
+    return rates.reshape(2, 2, 4, 2, 2, 2, 2)
+
+
 def reimburse(bill: np.ndarray, rate: np.ndarray, deductible_left: np.ndarray,
               cap_left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split an eligible bill: the fund pays `rate` of what exceeds the deductible, up to the cap.

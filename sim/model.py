@@ -40,12 +40,13 @@ class Streams:
 
     def __init__(self, seed: int):
         self.seed = seed
+        self.key = int(np.random.SeedSequence(seed).generate_state(2, np.uint64).view(np.uint64)[0])
 
     def get(self, purpose: str, day: int | None = SETUP) -> np.random.Generator:
         """The generator for one purpose on one day (no day: building the model)."""
         key = 0 if day is None else day + self.DAY_OFFSET
-        seq = np.random.SeedSequence(self.seed, spawn_key=(STREAMS.index(purpose), key))
-        return np.random.Generator(np.random.PCG64(seq))
+        # Philox is counter-based: each (purpose, day) counter is an independent stream, cheap to open.
+        return np.random.Generator(np.random.Philox(key=self.key, counter=[0, 0, STREAMS.index(purpose), key]))
 
 
 class TierFlowModel(mesa.Model):
@@ -70,6 +71,7 @@ class TierFlowModel(mesa.Model):
         self.ledger = Ledger(params.days, params.scale, self.warmup)
         self.onset = Onset(self.people, params, self.streams.get("onset"), start_day=self.day)
         self.care = Care(self)
+        self.enrolled = np.bincount(self.people.scheme, minlength=2)  # schemes do not change in a run
         self.chronic_count = int(self.people.chronic.sum())
         self.signed_count = int(self.people.signed.sum())
         self.managed_by_day = np.zeros(self.warmup + params.days + 1, np.int64)  # by day of last follow-up
@@ -116,6 +118,7 @@ class TierFlowModel(mesa.Model):
         self.coef = ChoiceCoefficients.from_scenario(params)
         self.fac.configure(params)
         self.onset.configure(params)
+        self.care.configure()
         gb = params.medical_community.global_budget
         incentive = params.medical_community.enabled and gb.enabled
         self.keep_in_county = gb.keep_in_county if incentive else 0.0
@@ -260,8 +263,7 @@ class TierFlowModel(mesa.Model):
     def close_day(self) -> None:
         """Premiums, states and the day's row."""
         ppl, led = self.people, self.ledger
-        enrolled = np.bincount(ppl.scheme, minlength=2)
-        led.add("premiums", float(enrolled @ self.rules.premium) / 365.0)
+        led.add("premiums", float(self.enrolled @ self.rules.premium) / 365.0)
         led.set_group("capacity", np.bincount(self.fac.tier, weights=self.fac.capacity, minlength=4))
         led.set_group("beds", np.bincount(self.fac.tier, weights=self.fac.beds, minlength=4))
         led.set_group("beds_occupied", np.bincount(self.fac.tier, weights=self.fac.occupied, minlength=4))
@@ -285,7 +287,7 @@ class TierFlowModel(mesa.Model):
         person = np.unique(person)
         old = self.people.last_followup[person].astype(np.int64) + self.warmup
         counted = old >= 0
-        np.subtract.at(self.managed_by_day, old[counted], 1)
+        self.managed_by_day -= np.bincount(old[counted], minlength=len(self.managed_by_day))
         self.managed_by_day[self.day + self.warmup] += len(person)
         self.people.last_followup[person] = self.day
 
@@ -300,7 +302,7 @@ class TierFlowModel(mesa.Model):
         """Per-facility totals since day 0, scaled to residents (for maps and network figures)."""
         w, f, k = self.world, self.fac, self.params.scale
         out_ref = np.zeros(w.n_facilities)
-        for (a, _), c in self.care.referrals.items():
+        for (a, _), c in self.care.referral_counts().items():
             out_ref[a] += c
         return {"id": w.fac_id, "name": w.fac_name, "tier": [TIERS[t] for t in w.fac_tier],
                 "x": w.fac_xy[:, 0].tolist(), "y": w.fac_xy[:, 1].tolist(), "in_county": w.fac_in_county.tolist(),
@@ -311,7 +313,7 @@ class TierFlowModel(mesa.Model):
     def referral_table(self) -> dict[str, list]:
         """Referrals per (from, to) facility pair since day 0, scaled to residents."""
         w, k = self.world, self.params.scale
-        items = sorted(self.care.referrals.items())
+        items = sorted(self.care.referral_counts().items())
         return {"from_id": [w.fac_id[a] for (a, _), _ in items], "to_id": [w.fac_id[b] for (_, b), _ in items],
                 "direction": ["up" if w.fac_tier[b] > w.fac_tier[a] else "down" for (a, b), _ in items],
                 "count": [c * k for _, c in items]}

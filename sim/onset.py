@@ -28,8 +28,9 @@ class Onset:
         key = people.band.astype(np.int64) * 2 + chronic
         order = np.argsort(key, kind="stable")
         bounds = np.searchsorted(key[order], np.arange(len(AGE_BANDS) * 2 + 1))
-        self.members = [order[bounds[i]:bounds[i + 1]] for i in range(len(AGE_BANDS) * 2)]
-        self.sizes = np.array([len(m) for m in self.members])
+        self.members = order                 # residents sorted by stratum
+        self.starts = bounds[:-1]            # where each stratum begins in `members`
+        self.sizes = np.diff(bounds)
         self.calendar: dict[int, list[np.ndarray]] = defaultdict(list)
         self.configure(params)
         # First follow-ups spread over one supply period, so the calendar starts in steady state.
@@ -51,19 +52,29 @@ class Onset:
 
     def schedule(self, person: np.ndarray, day: np.ndarray | int) -> None:
         """Put chronic follow-ups in the calendar."""
-        day = np.broadcast_to(np.asarray(day, dtype=np.int64), person.shape)
         if len(person) == 0:
             return
-        order = np.argsort(day, kind="stable")
-        days, starts = np.unique(day[order], return_index=True)
-        for d, chunk in zip(days, np.split(person[order], starts[1:])):
-            self.calendar[int(d)].append(chunk)
+        day = np.asarray(day, dtype=np.int64)
+        days = np.unique(day)
+        if len(days) == 1:  # the usual case: one supply length
+            self.calendar[int(days[0])].append(person)
+            return
+        if len(days) > 64:  # many distinct days (the initial schedule): sort once
+            order = np.argsort(day, kind="stable")
+            days, starts = np.unique(day[order], return_index=True)
+            for d, chunk in zip(days, np.split(person[order], starts[1:])):
+                self.calendar[int(d)].append(chunk)
+            return
+        for d in days:
+            self.calendar[int(d)].append(person[day == d])
 
     def today(self, day: int, rng: np.random.Generator) -> Batch:
         """Today's new episodes: acute onsets, then chronic follow-ups due."""
         counts = episode_counts(self.rates, self.sizes, rng)
-        picks = [m[rng.integers(0, len(m), c)] for m, c in zip(self.members, counts) if c]
-        acute = np.concatenate(picks) if picks else np.zeros(0, np.int64)
+        stratum = np.repeat(np.arange(len(counts)), counts)
+        # Pick the ill uniformly within their stratum (with replacement: a rare double onset is allowed).
+        within = (rng.random(len(stratum)) * self.sizes[stratum]).astype(np.int64)
+        acute = self.members[self.starts[stratum] + within]
         ppl = self.people
         chronic = ppl.chronic[acute]
         managed = ppl.last_followup[acute] >= day - MANAGED_WINDOW

@@ -90,7 +90,7 @@ def test_logit_draws_follow_closed_form_probabilities(utility, outside):
     util = np.repeat(utility[:1], n, axis=0)
     valid = np.ones_like(util, dtype=bool)
     out = np.full(n, outside)
-    picks = choose(util, valid, out, rng.gumbel(size=(n, 5)))
+    picks = choose(util, valid, out, rng.random(n))
     freq = np.bincount(np.where(picks == FORGO, 4, picks), minlength=5) / n
     assert np.allclose(freq, logit_probabilities(util[:1], valid[:1], out[:1])[0], atol=0.04)
 
@@ -98,7 +98,7 @@ def test_logit_draws_follow_closed_form_probabilities(utility, outside):
 @given(valid=arrays(bool, (20, 4)))
 def test_choice_never_picks_an_invalid_option(valid):
     rng = np.random.default_rng(2)
-    picks = choose(np.zeros((20, 4)), valid, np.full(20, -50.0), rng.gumbel(size=(20, 5)))
+    picks = choose(np.zeros((20, 4)), valid, np.full(20, -50.0), rng.random(20))
     chosen = picks[picks != FORGO]
     assert valid[np.flatnonzero(picks != FORGO), chosen].all()
 
