@@ -43,7 +43,9 @@ class Care:
         self.experiences: list[tuple[np.ndarray, ...]] = []          # learned from once a day
         self.ward = {"person": np.zeros(0, np.int64), "facility": np.zeros(0, np.int64),
                      "severity": np.zeros(0, np.int8), "rehab": np.zeros(0, bool), "out": np.zeros(0, np.int64)}
-        self.referral_codes: list[np.ndarray] = []  # from * n_facilities + to, one entry per referral
+        self.referral_codes = np.zeros(0, np.int64)    # (from * n_facilities + to) pairs seen so far
+        self.referral_totals = np.zeros(0)               # referrals per pair (agent units)
+        self.referral_pending: list[np.ndarray] = []     # codes not yet counted in
         world = model.world
         self.scratch = np.zeros(model.people.n, dtype=np.int64)  # for linear-time duplicate detection
         # Each settlement's options, looked up once: facility, tier, hours, in county, own ties.
@@ -365,17 +367,24 @@ class Care:
         self.admit(moved, rng, rehab=True)
 
     def count_referrals(self, source: np.ndarray, target: np.ndarray) -> None:
-        """Keep each referral's (from, to) facility pair, for the referral network figure."""
+        """Count referrals per (from, to) facility pair, for the referral network figure."""
         if len(source) and self.m.day >= 0:
-            self.referral_codes.append(source.astype(np.int64) * self.m.world.n_facilities + target)
+            self.referral_pending.append(source.astype(np.int64) * self.m.world.n_facilities + target)
+            if len(self.referral_pending) >= 60:  # aggregate as we go: keep counts, not records
+                self._compact_referrals()
+
+    def _compact_referrals(self) -> None:
+        codes = np.concatenate([self.referral_codes] + self.referral_pending)
+        weights = np.concatenate([self.referral_totals, np.ones(len(codes) - len(self.referral_codes))])
+        self.referral_codes, inverse = np.unique(codes, return_inverse=True)
+        self.referral_totals = np.bincount(inverse, weights=weights)
+        self.referral_pending = []
 
     def referral_counts(self) -> dict[tuple[int, int], int]:
         """Referrals since day 0 per (from, to) facility pair (agent units)."""
-        if not self.referral_codes:
-            return {}
-        codes, counts = np.unique(np.concatenate(self.referral_codes), return_counts=True)
+        self._compact_referrals()
         n = self.m.world.n_facilities
-        return {(int(c // n), int(c % n)): int(k) for c, k in zip(codes, counts)}
+        return {(int(c // n), int(c % n)): int(k) for c, k in zip(self.referral_codes, self.referral_totals)}
 
     def wait(self, eps: Batch, rng: np.random.Generator) -> None:
         """Those not served today wait for tomorrow, or give up."""
