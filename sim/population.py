@@ -56,33 +56,46 @@ class Population:
         self.reimbursed[:] = 0
 
 
-def _bands(n: int, share_0_14: float, share_60: float, share_75_of_60: float) -> np.ndarray:
+def band_cdf(share_60_plus: np.ndarray, pop_spec) -> np.ndarray:
+    """Cumulative age-band probabilities, one row per settlement (its share aged 60+).
+
+    Within 15-59, about 60% are 15-44 (NBS 2024 age pyramid). The share aged 0-14 is the
+    scenario's, cut where a settlement is so old that it would leave no room for 15-59.
+    """
+    share_60 = np.asarray(share_60_plus, dtype=np.float64)
+    share_0_14 = np.minimum(pop_spec.share_0_14, 0.95 - share_60)
     mid = 1.0 - share_0_14 - share_60
-    # Within 15-59, about 60% are 15-44 (NBS 2024 age pyramid).
-    return np.array([share_0_14, 0.6 * mid, 0.4 * mid, share_60 * (1 - share_75_of_60), share_60 * share_75_of_60])
+    s75 = pop_spec.share_75_plus_of_60_plus
+    probs = np.column_stack([share_0_14, 0.6 * mid, 0.4 * mid, share_60 * (1 - s75), share_60 * s75])
+    cdf = probs.cumsum(axis=1)
+    return cdf / cdf[:, -1:]
 
 
 def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Population:
-    """Create the county's residents (one agent per `scale` residents)."""
+    """Create the county's residents (one agent per `scale` residents).
+
+    Ages and insurance follow each settlement's share aged 60+ and share employee-insured
+    where the world gives them (CSV counties), else the scenario's. Both kinds of county
+    take the same path, so a synthetic county written to CSV and read back draws the same
+    residents.
+    """
     pop_spec = scenario.population
     k = scenario.scale
     per_settlement = np.maximum(np.round(world.set_population / k).astype(np.int64), 0)
     n = int(per_settlement.sum())
     settle_dtype = np.uint16 if len(per_settlement) < 2**16 else np.int32
     settlement = np.repeat(np.arange(len(per_settlement), dtype=settle_dtype), per_settlement)
+    home = settlement.astype(np.int64)
 
-    if world.set_share_60_plus is None:
-        band = rng.choice(len(AGE_BANDS), size=n,
-                          p=_bands(n, pop_spec.share_0_14, pop_spec.share_60_plus,
-                                   pop_spec.share_75_plus_of_60_plus)).astype(np.uint8)
-    else:
-        band = np.empty(n, dtype=np.uint8)
-        starts = np.concatenate([[0], np.cumsum(per_settlement)])
-        for s, share60 in enumerate(world.set_share_60_plus):
-            lo, hi = starts[s], starts[s + 1]
-            probs = _bands(hi - lo, min(pop_spec.share_0_14, 0.95 - share60), share60,
-                           pop_spec.share_75_plus_of_60_plus)
-            band[lo:hi] = rng.choice(len(AGE_BANDS), size=hi - lo, p=probs / probs.sum())
+    share_60 = world.set_share_60_plus
+    if share_60 is None:
+        share_60 = np.full(len(per_settlement), pop_spec.share_60_plus)
+    cdf = band_cdf(share_60, pop_spec)
+    # Inverse-CDF draw, one uniform per resident (what Generator.choice does with p=).
+    u = rng.random(n)
+    band = np.zeros(n, dtype=np.uint8)
+    for b in range(len(AGE_BANDS) - 1):
+        band += u >= cdf[home, b]
     lo_age = np.array(BAND_EDGES[:-1])[band]
     hi_age = np.array(BAND_EDGES[1:])[band]
     age = (lo_age + rng.random(n) * (hi_age - lo_age)).astype(np.uint8)
@@ -91,8 +104,9 @@ def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Po
     adult = age >= 18
     if world.set_share_employee is None:
         p_emp = np.full(n, pop_spec.employee_share)
-    else:
-        p_emp = world.set_share_employee[settlement.astype(np.int64)]
+    else:  # NaN: not given for that settlement
+        share_emp = np.asarray(world.set_share_employee, dtype=np.float64)
+        p_emp = np.where(np.isnan(share_emp), pop_spec.employee_share, share_emp)[home]
     p_emp = np.where(adult, np.minimum(p_emp / max(adult.mean(), 1e-9), 1.0), 0.0)
     scheme = (rng.random(n) < p_emp).astype(np.uint8)
 

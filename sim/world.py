@@ -6,6 +6,9 @@ settlements to the facilities their residents may choose (travel minutes); refer
 edges run between facilities (the kind of tie). Generation is linear in the number of
 settlements: each settlement looks only at its own township and the county's few
 hospitals, never at every other settlement.
+
+A synthetic county is generated here (`synthesise`); a planner's own county is read
+from CSV files by `sim.world_csv`. Both go through `assemble`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sim.schema import TIERS, World as WorldSpec
 VILLAGE, TOWNSHIP, COUNTY, TERTIARY = range(4)
 GRASSROOTS = (VILLAGE, TOWNSHIP)  # 基层医疗卫生机构
 MIN_TRAVEL_MINUTES = 5.0
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 
 
 @dataclass
@@ -29,7 +33,7 @@ class World:
     fac_id: list[str]
     fac_name: list[str]
     fac_tier: np.ndarray          # int8, index into TIERS
-    fac_xy: np.ndarray            # (F, 2) km from the county seat (lon/lat for CSV worlds)
+    fac_xy: np.ndarray            # (F, 2) positions, in the units `coordinates` names
     fac_township: np.ndarray      # int32, -1 outside any township
     fac_catchment: np.ndarray     # float64, residents a facility's capacity is sized for
     fac_in_county: np.ndarray     # bool
@@ -52,6 +56,9 @@ class World:
     fac_beds: np.ndarray | None = None
     fac_quality: np.ndarray | None = None
     fac_capability: np.ndarray | None = None
+    # "km": x, y in km on a plane (synthetic counties); "lonlat": longitude, latitude in degrees.
+    coordinates: str = "km"
+    township_names: list[str] | None = None   # by township index (CSV worlds)
 
     @property
     def n_facilities(self) -> int:
@@ -71,6 +78,14 @@ class World:
 def planar_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Straight-line km between points on the synthetic county's plane."""
     return np.linalg.norm(np.asarray(a) - np.asarray(b), axis=-1)
+
+
+def great_circle_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Great-circle km between (longitude, latitude) points in degrees (haversine)."""
+    lon1, lat1 = np.radians(np.moveaxis(np.asarray(a, dtype=np.float64), -1, 0))
+    lon2, lat2 = np.radians(np.moveaxis(np.asarray(b, dtype=np.float64), -1, 0))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def _split(total: int, weights: np.ndarray) -> np.ndarray:
@@ -129,11 +144,18 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
     """Build choice sets, travel times, referral targets and the graph from facility rows.
 
     `fac_rows` are (id, name, tier, x, y, township, in_county, medical_community).
-    A facility's catchment (what its capacity per 1,000 residents is sized for) is the
-    population of the settlements it is the own clinic or centre of; hospitals serve the
-    whole county.
-    Synthetic worlds measure km on a plane; CSV worlds pass `distance` (great-circle) and
-    may pass an explicit `travel` table and `referral_edges`.
+    A settlement may choose its own village clinic (the nearest of its township), its
+    own township centre, the nearest other township centre, every county hospital and
+    every tertiary hospital. A facility's catchment (what its capacity per 1,000
+    residents is sized for) is the population of the settlements it is the own clinic
+    or centre of; hospitals serve the whole county.
+
+    Synthetic worlds measure km on a plane; CSV worlds pass `distance` (great-circle for
+    longitude/latitude). Travel minutes come from distance x road factor / speed, an
+    out-of-county hospital being reached through the county seat (`tertiary_km`: its
+    road distance from there). A `travel` table (settlement, facility) -> minutes
+    replaces that formula: then only the pairs it lists are reachable, and "nearest"
+    means quickest. `referral_edges` (from, to, kind) replace the default ties.
     """
     fac_id = [r[0] for r in fac_rows]
     fac_tier = np.array([r[2] for r in fac_rows], dtype=np.int8)
@@ -151,16 +173,37 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
     centre_of = {int(fac_township[c]): int(c) for c in centres}
     seat = fac_xy[hospitals[0]] if len(hospitals) else np.zeros(2)
 
-    # Each settlement's own clinic: the nearest village clinic of its township.
+    reach: list[dict[int, float]] | None = None
+    if travel is not None:
+        reach = [{} for _ in range(n_set)]
+        for (s, f), value in travel.items():
+            reach[s][f] = value
+
+    def reachable(s: int, pool: np.ndarray) -> np.ndarray:
+        return pool if reach is None else pool[[int(f) in reach[s] for f in pool]]
+
+    def nearest(s: int, pool: np.ndarray) -> int:
+        pool = reachable(s, pool)
+        if not len(pool):
+            return -1
+        if reach is None:
+            return int(pool[np.argmin(dist(fac_xy[pool], set_xy[s]))])
+        return int(pool[np.argmin([reach[s][int(f)] for f in pool])])
+
+    # Each settlement's own clinic: the nearest village clinic of its township (any
+    # village clinic if its township has none it can reach).
     own_village = np.full(n_set, -1, dtype=np.int32)
     by_town: dict[int, np.ndarray] = {}
     for t in np.unique(fac_township[villages]):
         by_town[int(t)] = villages[fac_township[villages] == t]
     for s in range(n_set):
-        cands = by_town.get(int(set_township[s]), villages)
-        if len(cands):
-            own_village[s] = cands[np.argmin(dist(fac_xy[cands], set_xy[s]))]
+        own_village[s] = nearest(s, by_town.get(int(set_township[s]), villages))
+        if own_village[s] < 0:
+            own_village[s] = nearest(s, villages)
     own_centre = np.array([centre_of.get(int(t), -1) for t in set_township], dtype=np.int32)
+    if reach is not None:
+        own_centre = np.array([c if c >= 0 and c in reach[s] else -1 for s, c in enumerate(own_centre)],
+                              dtype=np.int32)
     fac_catch = np.zeros(len(fac_id))
     np.add.at(fac_catch, own_village[own_village >= 0], set_pop[own_village >= 0])
     np.add.at(fac_catch, own_centre[own_centre >= 0], set_pop[own_centre >= 0])
@@ -177,15 +220,14 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
     for s in range(n_set):
         opts = [own_village[s], own_centre[s]]
         if k_other:
-            others = centres[centres != own_centre[s]]
-            opts.append(int(others[np.argmin(dist(fac_xy[others], set_xy[s]))]))
-        opts += list(hospitals) + list(tertiary)
+            opts.append(nearest(s, centres[centres != own_centre[s]]))
+        opts += [int(f) if reach is None or int(f) in reach[s] else -1 for f in (*hospitals, *tertiary)]
         for k, f in enumerate(opts):
             if f < 0:
                 continue
             choice[s, k] = f
-            if travel is not None and (s, int(f)) in travel:
-                minutes[s, k] = travel[(s, int(f))]
+            if reach is not None:
+                minutes[s, k] = reach[s][int(f)]
             elif fac_tier[f] == TERTIARY and tertiary_km is not None:
                 to_seat = float(dist(seat, set_xy[s])) * road / v_rural
                 minutes[s, k] = 60 * (to_seat + tertiary_km[int(np.flatnonzero(tertiary == f)[0])] * road / v_fast)
@@ -224,8 +266,8 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
         graph.add_edge(fac_id[a], fac_id[b], kind="referral", tie=tie)
         if fac_tier[b] > fac_tier[a] and (referral_up[a] < 0 or fac_tier[b] < fac_tier[referral_up[a]]):
             referral_up[a] = b
-    # A facility without a referral edge sends patients to the county's first hospital or
-    # the nearest tertiary hospital, as a patient would go on their own.
+    # A facility without an upward referral edge sends patients to the nearest county
+    # hospital (a hospital: the nearest tertiary hospital), as a patient would go on their own.
     for f in range(len(fac_id)):
         if referral_up[f] < 0 and fac_tier[f] < TERTIARY:
             pool = hospitals if fac_tier[f] < COUNTY and len(hospitals) else tertiary
