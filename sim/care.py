@@ -208,6 +208,8 @@ class Care:
         chosen = self.options[s[~forgo], pick[~forgo]]
         first = m.fac.tier[chosen].astype(np.int8)
         m.ledger.add_by("first_visits", first)
+        acute_op = ~went.chronic & ~went.inpatient
+        m.ledger.add_by("first_visits_scheme", first[acute_op] * 2 + ppl.scheme[went.person[acute_op]])
         minor = (went.severity == 0) & ~went.chronic
         m.ledger.add("minor_sought", minor.sum())
         m.ledger.add("minor_first_tertiary", (minor & (first == TERTIARY)).sum())
@@ -331,6 +333,7 @@ class Care:
             los = np.full(len(eps), m.params.referral.downward.rehab_days)
         else:
             m.ledger.add("treated_inpatient", len(eps))
+            m.ledger.add_by("admissions_severity", eps.severity.astype(np.int64) * 4 + tier)
             m.ledger.add_by("flow", eps.first_tier.astype(np.int64) * 4 + tier)
             self.experience_later(eps, referred_on=False)
             los = m.tables["los"][tier] * LOS_BY_SEVERITY[eps.severity]

@@ -22,8 +22,10 @@ OUTCOMES = SEVERITIES + ("chronic",)
 GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "visits": (TIERS, SCHEMES),            # outpatient/emergency visits (诊疗人次)
     "first_visits": (TIERS,),              # first contact of each episode that sought care
+    "first_visits_scheme": (TIERS, SCHEMES),  # the same by insurance scheme (acute outpatient episodes)
     "flow": (TIERS, TIERS),                # first-contact tier -> tier that finally treated
     "admissions": (TIERS, SCHEMES),        # 入院人次, including admissions after a downward referral
+    "admissions_severity": (SEVERITIES, TIERS),  # first admissions of episodes, by severity and tier
     "referrals_up": (TIERS,),              # upward referrals, by the tier that referred
     "referrals_down": (("inpatient", "chronic"),),
     "episodes": (KINDS,),                  # new episodes (acute onsets, chronic follow-ups due)
@@ -175,6 +177,7 @@ def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: in
         "admissions_per_100": float(adm.sum() / residents * 100 * year),
         "referrals_up": float(g("referrals_up").sum()),
         "referrals_down": float(referrals_down.sum()),
+        "down_up_referral_ratio": _share(referrals_down.sum(), g("referrals_up").sum()),
         "minor_cases_at_tertiary_share": _share(minor[1], minor[0]),
         "out_of_county_fund_share": _share(fund_by_tier[3], claims),
         "out_of_county_inpatient_share": _share(adm[3], adm.sum()),
