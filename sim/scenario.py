@@ -1,14 +1,19 @@
 """Loading a scenario: YAML with line numbers, `extends:`, `--set` overrides, dated changes.
 
 Everything is validated before anything runs. Every problem is reported at once as a
-`ScenarioError` naming file, line, key path, what was found and what is allowed.
-Only safe YAML is read; file size, aliases and nodes are capped.
+`ScenarioError` naming file, line, key path, what was found and what is allowed; it is
+the only exception `load` raises. Only safe YAML is read (plain values, lists and
+mappings); file size, aliases, nesting depth and the number of values are capped.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import functools
+import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +21,29 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.schema import FIXED_AT_START, Scenario
+from sim.schema import FIXED_AT_START, Change, Scenario
 
 MAX_BYTES = 1_000_000
 MAX_ALIASES = 100
 MAX_NODES = 200_000
+MAX_DEPTH = 40           # a scenario nests 6 levels; deeper input is refused before it can exhaust the stack
 MAX_EXTENDS_DEPTH = 10
-SAFE_TAG_PREFIX = "tag:yaml.org,2002:"
+MAX_SHOWN = 80           # characters of a found value quoted in a message
 COMMAND_LINE = "command line"
+YAML_TAG = "tag:yaml.org,2002:"
+SAFE_TAGS = frozenset(YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "seq", "map", "merge",
+                                             "timestamp"))
+MERGE_TAG = YAML_TAG + "merge"
+# YAML 1.2 reads 1e5 and 2.5E-3 as numbers; PyYAML (YAML 1.1) reads them as text.
+FLOAT_12 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")
+# Parameters read only when the model is built (the day-0 state): a dated change to them
+# would do nothing, so it is refused with the lever to use instead.
+READ_AT_START = {
+    ("signing", "initial_rate"): "signing.target_rate with signing.ramp_days",
+    ("behaviour", "chronic_in_care_share"): "a signing campaign (signing.target_rate): signing brings "
+                                            "chronic patients into care",
+    ("behaviour", "trust", "initial_sd"): "providers.quality (trust then follows experience)",
+}
 
 Path_ = tuple[str | int, ...]
 Where = tuple[str, int | None]
@@ -78,100 +98,192 @@ def show_path(path: Path_) -> str:
     return out
 
 
+def shown(value: Any) -> str:
+    """A found value quoted for a message, shortened if long."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 4] + " ..."
+
+
 # ----------------------------------------------------------------------- YAML
 
+class _Refused(Exception):
+    """Input refused while composing the YAML (alias bomb, nesting too deep)."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
 class _Loader(yaml.SafeLoader):
-    """A safe loader that counts aliases, to refuse alias bombs."""
+    """A safe loader that counts aliases and nesting, to refuse alias bombs and stack exhaustion."""
 
     def __init__(self, stream: str):
         super().__init__(stream)
         self.aliases = 0
+        self.depth = 0
 
-    def compose_node(self, parent, index):  # noqa: D102 - yaml hook
+    def compose_node(self, parent, index):  # a PyYAML hook
+        line = self.peek_event().start_mark.line + 1
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                event = self.peek_event()
-                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (line {event.start_mark.line + 1}); "
-                                     "refusing a possible alias bomb")
-        return super().compose_node(parent, index)
+                raise _Refused(line, f"more than {MAX_ALIASES} aliases (*name); refusing a possible alias bomb")
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(line, f"values nested more than {MAX_DEPTH} levels deep; "
+                                     "allowed: a scenario's sections, a few levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _line_at(text: str, position: int | None) -> int | None:
+    return None if position is None else text.count("\n", 0, max(position, 0)) + 1
+
+
+def _compose(text: str, name: str) -> tuple[yaml.Node | None, _Loader]:
+    """Parse YAML text into a node tree; YAML-level problems become a ScenarioError."""
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character anywhere in the text
+        raise ScenarioError([Problem(name, _line_at(text, exc.position), "",
+                                     f"unacceptable character U+{exc.character:04X} ({exc.reason}); "
+                                     "allowed: printable text")]) from None
+    try:
+        return loader.get_single_node(), loader
+    except _Refused as exc:
+        raise ScenarioError([Problem(name, exc.line, "", exc.message)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = "; ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise ScenarioError([Problem(name, mark.line + 1 if mark else None, "",
+                                     f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(name, None, "", f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
 
 
 def load_yaml(path: Path) -> tuple[Any, dict[Path_, Where]]:
     """Read one YAML file safely; return its data and the line of every key path."""
     name = str(path)
     try:
+        if path.is_dir():
+            raise ScenarioError([Problem(name, None, "", "this is a folder; allowed: a scenario YAML file")])
         size = path.stat().st_size
-    except OSError as exc:
-        raise ScenarioError([Problem(name, None, "", f"cannot read the file ({exc.strerror or exc})")]) from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError([Problem(name, None, "", f"cannot read the file ({reason})")]) from None
     if size > MAX_BYTES:
         raise ScenarioError([Problem(name, None, "", f"file is {size:,} bytes; allowed: at most {MAX_BYTES:,}")])
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(name, None, "", f"cannot read the file as UTF-8 text ({exc})")]) from None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ScenarioError([Problem(name, line, "", f"YAML syntax error: {exc.problem}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(name, None, "", f"YAML error: {exc}")]) from None
-    finally:
-        loader.dispose()
+    node, loader = _compose(text, name)
     if node is None:
         return {}, {}
     lines: dict[Path_, Where] = {}
     problems: list[Problem] = []
-    counter = [0]
-    data = _build(node, (), name, lines, problems, loader, counter)
+    data = _build(node, (), name, lines, problems, loader, [0, 0], 0)
     if problems:
         raise ScenarioError(problems)
     return data, lines
 
 
-def _build(node: yaml.Node, path: Path_, name: str, lines: dict[Path_, Where],
-           problems: list[Problem], loader: _Loader, counter: list[int]) -> Any:
-    counter[0] += 1
-    if counter[0] > MAX_NODES:
-        if counter[0] == MAX_NODES + 1:
-            problems.append(Problem(name, node.start_mark.line + 1, show_path(path),
-                                    f"more than {MAX_NODES:,} values after expanding aliases; refusing"))
+def _tag_problem(tag: str) -> str | None:
+    if tag in SAFE_TAGS or tag == "!":
         return None
-    lines.setdefault(path, (name, node.start_mark.line + 1))
-    if not node.tag.startswith(SAFE_TAG_PREFIX) and node.tag not in ("!",):
-        problems.append(Problem(name, node.start_mark.line + 1, show_path(path),
-                                f"unsafe or unknown YAML tag {node.tag!r}; allowed: plain values, lists and mappings"))
+    short = tag.replace(YAML_TAG, "!!")
+    if short.startswith("!!python"):
+        return f"unsafe YAML tag {short!r} (it could run code); allowed: plain values, lists and mappings"
+    return f"unknown YAML tag {short!r}; allowed: plain values, lists and mappings"
+
+
+def _build(node: yaml.Node, path: Path_, name: str, lines: dict[Path_, Where], problems: list[Problem],
+           loader: _Loader, counter: list[int], depth: int) -> Any:
+    """Turn a node tree into plain data, recording lines and every problem met.
+
+    `counter` is [values built, whether the size limit was reported].
+    """
+    counter[0] += 1
+    line = node.start_mark.line + 1
+    if counter[0] > MAX_NODES or depth > MAX_DEPTH:
+        if counter[1] == 0:  # report once, then stop building
+            problems.append(Problem(name, line, show_path(path),
+                                    f"more than {MAX_NODES:,} values or {MAX_DEPTH} levels after expanding "
+                                    "aliases; refusing a possible alias bomb"))
+            counter[1] = 1
+        return None
+    lines.setdefault(path, (name, line))
+    bad_tag = _tag_problem(node.tag)
+    if bad_tag:
+        problems.append(Problem(name, line, show_path(path), bad_tag))
         return None
     if isinstance(node, yaml.MappingNode):
-        try:
-            loader.flatten_mapping(node)
-        except yaml.YAMLError as exc:
-            problems.append(Problem(name, node.start_mark.line + 1, show_path(path), f"bad merge key: {exc}"))
-            return None
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(name, key_node.start_mark.line + 1, show_path(path),
-                                        "a key must be a plain word, not a list or mapping"))
-                continue
-            key = str(loader.construct_scalar(key_node))
-            if key in out:
-                problems.append(Problem(name, key_node.start_mark.line + 1, show_path(path + (key,)),
-                                        "duplicate key; allowed: each key once per mapping"))
-                continue
-            lines[path + (key,)] = (name, key_node.start_mark.line + 1)
-            out[key] = _build(value_node, path + (key,), name, lines, problems, loader, counter)
-        return out
+        return _build_mapping(node, path, name, lines, problems, loader, counter, depth)
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (i,), name, lines, problems, loader, counter)
+        return [_build(item, path + (i,), name, lines, problems, loader, counter, depth + 1)
                 for i, item in enumerate(node.value)]
+    if node.tag == YAML_TAG + "str" and node.style is None and FLOAT_12.fullmatch(node.value):
+        return float(node.value)
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        problems.append(Problem(name, node.start_mark.line + 1, show_path(path), f"bad value: {exc}"))
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. a date like 2025-13-45
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(name, line, show_path(path), f"cannot read the value {shown(node.value)} ({reason})"))
         return None
+
+
+def _build_mapping(node: yaml.MappingNode, path: Path_, name: str, lines: dict[Path_, Where],
+                   problems: list[Problem], loader: _Loader, counter: list[int], depth: int) -> dict[str, Any]:
+    # Duplicates are checked among the keys written here; keys brought in by a merge (<<: *x)
+    # are meant to be overridden.
+    seen: set[str] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != MERGE_TAG:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(Problem(name, key_node.start_mark.line + 1, show_path(path + (key,)),
+                                        "duplicate key; allowed: each key once per mapping"))
+            seen.add(key)
+    try:
+        loader.flatten_mapping(node)
+    except yaml.YAMLError as exc:
+        problems.append(Problem(name, node.start_mark.line + 1, show_path(path),
+                                f"bad merge key (<<): {getattr(exc, 'problem', None) or exc}"))
+        return {}
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key_line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(Problem(name, key_line, show_path(path), "a key must be a plain word, not a list or mapping"))
+            continue
+        bad_tag = _tag_problem(key_node.tag)
+        if bad_tag:
+            problems.append(Problem(name, key_line, show_path(path), bad_tag))
+            continue
+        key = str(key_node.value)
+        lines[path + (key,)] = (name, key_line)
+        out[key] = _build(value_node, path + (key,), name, lines, problems, loader, counter, depth + 1)
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """Read a `--set` value as YAML (numbers, true/false, null, lists); anything unreadable stays text."""
+    if not text.strip():
+        return ""
+    try:
+        node, loader = _compose(text, COMMAND_LINE)
+    except ScenarioError:
+        return text
+    if node is None:
+        return None
+    problems: list[Problem] = []
+    value = _build(node, (), COMMAND_LINE, {}, problems, loader, [0, 0], 0)
+    return text if problems else value
 
 
 # ----------------------------------------------------------------- composition
@@ -199,42 +311,61 @@ def _merge(base: dict, base_lines: dict, child: dict, child_lines: dict, prefix:
                 base_lines[p] = where
 
 
-def _load_with_extends(path: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, dict, list[str]]:
-    path = path.resolve() if path.exists() else path
-    if path in stack:
-        chain = " -> ".join(str(p) for p in stack + (path,))
-        raise ScenarioError([Problem(str(stack[-1]), None, "extends", f"extends itself in a loop: {chain}")])
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return path
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _load_with_extends(path: Path, stack: tuple[Path, ...] = (),
+                       named_at: Where | None = None) -> tuple[dict, dict, list[str]]:
+    """Load a file and the chain of files it extends, merged (the child wins)."""
+    key = _resolved(path)
+    if key in stack:
+        chain = " -> ".join(p.name for p in stack + (key,))
+        file, line = named_at or (str(path), None)
+        raise ScenarioError([Problem(file, line, "extends", f"files extend each other in a loop ({chain}); "
+                                                            "allowed: a chain that ends in a file without extends")])
     if len(stack) >= MAX_EXTENDS_DEPTH:
-        raise ScenarioError([Problem(str(path), None, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")])
+        file, line = named_at or (str(path), None)
+        raise ScenarioError([Problem(file, line, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")])
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ScenarioError([Problem(str(path), 1, "", f"found {type(data).__name__}; allowed: a mapping of keys "
-                                                      "(name:, world:, insurance: ...)")])
-    parent = data.pop("extends", None)
-    if parent is None:
+                                                       "(name:, world:, insurance: ...)")])
+    if "extends" not in data:
         return data, lines, [str(path)]
-    if not isinstance(parent, str):
-        file, line = lines.get(("extends",), (str(path), None))
-        raise ScenarioError([Problem(file, line, "extends", f"found {parent!r}; allowed: a path to another scenario file")])
-    parent_path = (path.parent / parent)
-    if not parent_path.exists():
-        file, line = lines[("extends",)]
-        raise ScenarioError([Problem(file, line, "extends", f"file {parent!r} not found (looked in {path.parent})")])
-    base, base_lines, sources = _load_with_extends(parent_path, stack + (path,))
+    parent = data.pop("extends")
+    where = lines.get(("extends",), (str(path), None))
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError([Problem(*where, "extends", f"found {shown(parent)}; allowed: the path of another "
+                                                         "scenario file, relative to this one")])
+    parent_path = path.parent / parent
+    if not _is_file(parent_path):
+        raise ScenarioError([Problem(*where, "extends", f"file {parent!r} not found (looked for "
+                                                         f"{_resolved(parent_path)}); allowed: the path of another "
+                                                         "scenario file, relative to this one")])
+    base, base_lines, sources = _load_with_extends(parent_path, stack + (key,), where)
     _merge(base, base_lines, data, lines)
     return base, base_lines, sources + [str(path)]
 
 
 def parse_override(text: str) -> tuple[Path_, Any]:
     """Parse `a.b.c=value` (value read as YAML: numbers, true/false, null, text)."""
-    if "=" not in text:
-        raise ScenarioError([Problem(COMMAND_LINE, None, text, "an override must look like key.path=value")])
-    key, _, raw = text.partition("=")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return split_path(key.strip()), value
+    key, eq, raw = text.partition("=")
+    if not eq or not key.strip():
+        raise ScenarioError([Problem(COMMAND_LINE, None, f"--set {text}",
+                                     f"found {text!r}; allowed: key.path=value, "
+                                     "e.g. --set insurance.resident.outpatient.tertiary.rate=0")])
+    return split_path(key.strip()), parse_value(raw)
 
 
 def split_path(key: str) -> Path_:
@@ -242,79 +373,107 @@ def split_path(key: str) -> Path_:
     return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
+class _NoSuchPath(Exception):
+    """A key path that the schema knows but this scenario's data cannot hold (e.g. a missing list item)."""
+
+
 def _set_path(data: Any, path: Path_, value: Any) -> None:
     target = data
-    for part in path[:-1]:
-        if isinstance(target, dict):
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(target, dict) and isinstance(part, str):
+            if last:
+                if isinstance(value, dict) and isinstance(target.get(part), dict):
+                    _merge(target[part], {}, value, {})
+                else:
+                    target[part] = value
+                return
             target = target.setdefault(part, {})
         elif isinstance(target, list) and isinstance(part, int) and part < len(target):
+            if last:
+                target[part] = value
+                return
             target = target[part]
+        elif isinstance(target, list):
+            raise _NoSuchPath(f"found item number {part}; {show_path(path[:i])} has {len(target)} item(s), "
+                              f"numbered from 0")
         else:
-            raise KeyError(part)
-    last = path[-1]
-    if isinstance(target, dict):
-        if isinstance(value, dict) and isinstance(target.get(last), dict):
-            _merge(target[last], {}, value, {})
-        else:
-            target[last] = value
-    elif isinstance(target, list) and isinstance(last, int) and last < len(target):
-        target[last] = value
-    else:
-        raise KeyError(last)
+            raise _NoSuchPath(f"{show_path(path[:i])} is {shown(target)} here, not a mapping of keys")
 
 
 # ------------------------------------------------------------------ validation
 
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _model_at(path: Path_) -> type[BaseModel] | None:
     """The schema model that holds the keys under `path`, if any."""
-    model: Any = Scenario
+    ann: Any = Scenario
     for part in path:
-        if isinstance(part, int):
-            continue
-        fld = getattr(model, "model_fields", {}).get(part)
-        if fld is None:
+        ann = _unwrap(ann)
+        if typing.get_origin(ann) is list:
+            ann = typing.get_args(ann)[0]
+            if isinstance(part, int):
+                continue
+        if not _is_model(ann) or part not in ann.model_fields:
             return None
-        model = _inner_model(fld.annotation)
-        if model is None:
-            return None
-    return model
-
-
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+        ann = ann.model_fields[part].annotation
+    ann = _unwrap(ann)
+    if typing.get_origin(ann) is list:
+        ann = _unwrap(typing.get_args(ann)[0])
+    return ann if _is_model(ann) else None
 
 
 def _field_at(path: Path_):
-    names = [p for p in path if not isinstance(p, int)]
+    names = tuple(p for p in path if not isinstance(p, int))
     if not names:
         return None
-    model = _model_at(tuple(names[:-1]))
+    model = _model_at(names[:-1])
     return None if model is None else model.model_fields.get(names[-1])
 
 
 def check_key_path(path: Path_) -> str | None:
     """Why `path` is not a parameter of the schema, or None if it is."""
+    if not path:
+        return "no key given"
+    ann: Any = Scenario
     for i, part in enumerate(path):
-        if isinstance(part, int):
+        ann = _unwrap(ann)
+        here = show_path(path[:i])
+        if typing.get_origin(ann) is list:
+            if not isinstance(part, int):
+                return f"{here} is a list; give an item number first, e.g. {here}.0"
+            ann = typing.get_args(ann)[0]
             continue
-        model = _model_at(path[:i])
-        if model is None:
-            return None if i else "not a parameter"
-        if part not in model.model_fields:
-            return _unknown_key_message(part, model)
+        if typing.get_origin(ann) is dict or ann is Any:
+            return None
+        if not _is_model(ann):
+            return f"{here} is a single value; it has no key {str(part)!r}"
+        if isinstance(part, int):
+            return f"{here or 'the scenario'} is a mapping of keys, not a list; found item number {part}"
+        if part not in ann.model_fields:
+            return _unknown_key_message(part, ann)
+        ann = ann.model_fields[part].annotation
     return None
 
 
 def _unknown_key_message(key: Any, model: type[BaseModel]) -> str:
     allowed = list(model.model_fields)
-    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = difflib.get_close_matches(str(key), allowed, n=2, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    deeper = [f"{name}.{key}" for name, fld in model.model_fields.items()
+              if _is_model(_unwrap(fld.annotation)) and key in _unwrap(fld.annotation).model_fields]
+    if deeper and not close:
+        hint = f"it belongs one level down: {', '.join(deeper)}. "
     return f"unknown key {str(key)!r}; {hint}allowed here: {', '.join(allowed)}"
 
 
@@ -328,13 +487,13 @@ def _describe_allowed(path: Path_) -> str:
         lo = getattr(meta, "gt", None) if getattr(meta, "gt", None) is not None else lo
         hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
     unit = (fld.json_schema_extra or {}).get("unit", "") if isinstance(fld.json_schema_extra, dict) else ""
-    unit = f" {unit}" if unit else ""
+    unit = f" ({unit})" if unit else ""
     if lo is not None and hi is not None:
-        return f"a number from {lo:g} to {hi:g}{unit}"
+        return f"a number from {lo:,} to {hi:,}{unit}"
     if lo is not None:
-        return f"a number of at least {lo:g}{unit}"
+        return f"a number of at least {lo:,}{unit}"
     if hi is not None:
-        return f"a number of at most {hi:g}{unit}"
+        return f"a number of at most {hi:,}{unit}"
     return ""
 
 
@@ -342,6 +501,7 @@ _TYPE_WORDS = {
     "float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
     "string_type": "text", "model_type": "a mapping of keys", "dict_type": "a mapping of keys",
     "list_type": "a list", "finite_number": "a finite number", "int_from_float": "a whole number",
+    "model_attributes_type": "a mapping of keys", "none_required": "null",
 }
 
 
@@ -350,18 +510,24 @@ def _message(err: dict, path: Path_) -> str:
     found = err.get("input")
     if kind == "extra_forbidden":
         model = _model_at(path[:-1])
-        return _unknown_key_message(path[-1], model) if model else f"unknown key {path[-1]!r}"
+        return _unknown_key_message(path[-1], model) if model else f"unknown key {str(path[-1])!r}"
     if kind == "missing":
         return "required key is missing"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"found {found!r}; allowed: {_describe_allowed(path) or err['msg'].lower()}"
+        return f"found {shown(found)}; allowed: {_describe_allowed(path) or err['msg'].lower()}"
     if kind in _TYPE_WORDS:
-        return f"found {found!r} ({type(found).__name__}); allowed: {_TYPE_WORDS[kind]}"
+        return f"found {shown(found)} ({type(found).__name__}); allowed: {_TYPE_WORDS[kind]}"
     if kind == "literal_error":
-        return f"found {found!r}; allowed: {err['ctx']['expected']}"
+        return f"found {shown(found)}; allowed: {err['ctx']['expected']}"
+    if kind == "too_short":
+        ctx = err.get("ctx", {})
+        return f"found {ctx.get('actual_length', '?')} item(s); allowed: at least {ctx.get('min_length', 1)}"
+    if kind == "too_long":
+        ctx = err.get("ctx", {})
+        return f"found {ctx.get('actual_length', '?')} items; allowed: at most {ctx.get('max_length', '?')}"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
-    return f"found {found!r}; {err['msg']}"
+    return f"found {shown(found)}; {err['msg']}"
 
 
 def _locate(path: Path_, lines: dict[Path_, Where], default: Where) -> Where:
@@ -380,10 +546,12 @@ def _validate(data: dict, lines: dict[Path_, Where], default: Where,
         for err in exc.errors(include_url=False):
             path = tuple(err["loc"])
             file, line = _locate(path, lines, default)
-            shown = show_path(path)
+            shown_path = show_path(path)
             if rename and path[:len(rename[0])] == rename[0]:
-                shown = rename[1]
-            problems.append(Problem(file, line, shown, _message(err, path)))
+                rest = path[len(rename[0]):]
+                dot = "." if rest and not isinstance(rest[0], int) else ""
+                shown_path = rename[1] + dot + show_path(rest)
+            problems.append(Problem(file, line, shown_path, _message(err, path)))
         return None, problems
 
 
@@ -392,6 +560,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
     """Load, compose and validate a scenario file; raise ScenarioError listing every problem."""
     path = Path(path)
     data, lines, sources = _load_with_extends(path)
+    data = over_defaults(data)
     problems: list[Problem] = []
     applied = list(overrides)
     if days is not None:
@@ -399,15 +568,19 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
     if seed is not None:
         applied.append(f"seed={seed}")
     for text in applied:
-        key, value = parse_override(text)
+        try:
+            key, value = parse_override(text)
+        except ScenarioError as err:
+            problems += err.problems
+            continue
         reason = check_key_path(key)
         if reason:
             problems.append(Problem(COMMAND_LINE, None, f"--set {text}", reason))
             continue
         try:
             _set_path(data, key, value)
-        except (KeyError, TypeError):
-            problems.append(Problem(COMMAND_LINE, None, f"--set {text}", "this key path does not exist here"))
+        except _NoSuchPath as exc:
+            problems.append(Problem(COMMAND_LINE, None, f"--set {text}", str(exc)))
             continue
         for p in [p for p in lines if p[:len(key)] == key]:
             del lines[p]
@@ -417,14 +590,50 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
     top = (sources[-1], None)
     base, base_problems = _validate(data, lines, top)
     problems += base_problems
+    if base is not None and base.world.files is not None and not any(
+            p.path.startswith("world.files") for p in problems):
+        from sim.world_csv import check_world_files  # imported here: sim.world_csv imports this module
+        problems += check_world_files(base.world)
     changes = _check_changes(raw_changes, data, lines, base, top, problems)
     if problems:
+        order = {name: i for i, name in enumerate(reversed(sources))}
+        problems.sort(key=lambda p: (order.get(p.file, -1), p.line or 0))  # the command line first, then by line
         raise ScenarioError(problems)
     assert base is not None
     base = base.model_copy(update={"changes": [c for c, _ in changes]})
     timeline = Timeline(base=base, sources=sources, overrides=applied)
-    timeline.changes = [(c.day, c.label, s) for c, s in changes]
+    timeline.changes = _one_per_day(changes)
     return timeline
+
+
+@functools.cache
+def _default_data() -> dict[str, Any]:
+    return Scenario().model_dump()
+
+
+def over_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's data merged over the full default scenario.
+
+    A section given in part keeps the defaults of every key it does not name. Without
+    this, `insurance: {resident: {outpatient: {tertiary: {rate: 0.3}}}}` would rebuild the
+    resident scheme from the bare field defaults (every rate 0.5) instead of the documented
+    defaults, which come from factories; the same holds for the medical community's gains.
+    """
+    full = copy.deepcopy(_default_data())
+    _merge(full, {}, data, {})
+    return full
+
+
+def _one_per_day(changes: list[tuple[Change, Scenario]]) -> list[tuple[int, str, Scenario]]:
+    """Changes on the same day act as one (the later one's parameters include the earlier's)."""
+    out: list[tuple[int, str, Scenario]] = []
+    for change, scenario in changes:
+        if out and out[-1][0] == change.day:
+            label = "; ".join(x for x in (out[-1][1], change.label) if x)
+            out[-1] = (change.day, label, scenario)
+        else:
+            out.append((change.day, change.label, scenario))
+    return out
 
 
 def _resolve_world_files(data: dict, lines: dict[Path_, Where]) -> list[Problem]:
@@ -439,27 +648,35 @@ def _resolve_world_files(data: dict, lines: dict[Path_, Where]) -> list[Problem]
         path = ("world", "files", key)
         file, line = _locate(path, lines, ("", None))
         base = Path.cwd() if file.startswith(COMMAND_LINE) or not file else Path(file).parent
-        resolved = (base / value).resolve()
-        if not resolved.is_file():
+        resolved = _resolved(base / value)
+        if not _is_file(resolved):
             problems.append(Problem(file or COMMAND_LINE, line, show_path(path),
                                     f"file {value!r} not found (looked for {resolved})"))
         files[key] = str(resolved)
     return problems
 
 
-def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top: Where,
-                   problems: list[Problem]) -> list:
-    from sim.schema import Change
+def _value_at(scenario: Scenario, path: Path_) -> Any:
+    value: Any = scenario
+    for part in path:
+        value = getattr(value, str(part))
+    return value
 
+
+def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top: Where,
+                   problems: list[Problem]) -> list[tuple[Change, Scenario]]:
+    """Validate dated changes in day order; each applies on top of the ones before it."""
     if not isinstance(raw, list):
         file, line = _locate(("changes",), lines, top)
-        problems.append(Problem(file, line, "changes", f"found {raw!r}; allowed: a list of dated changes"))
+        problems.append(Problem(file, line, "changes", f"found {shown(raw)}; allowed: a list of dated changes"))
         return []
     out = []
     current = copy.deepcopy(data)
-    days = base.days if base else None
-    order = sorted(range(len(raw)), key=lambda i: raw[i].get("day", 0) if isinstance(raw[i], dict)
-                   and isinstance(raw[i].get("day"), int) else 0)
+    current_scenario = base
+    days = base.days if base else data.get("days")
+    days = days if type(days) is int and days > 0 else None  # bool is not a number of days
+    order = sorted(range(len(raw)), key=lambda i: raw[i]["day"] if isinstance(raw[i], dict)
+                   and type(raw[i].get("day")) is int else 0)
     for i in order:
         entry = raw[i]
         where = _locate(("changes", i), lines, top)
@@ -481,33 +698,40 @@ def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top
         for key, value in change.set.items():
             key_path = split_path(str(key))
             file, line = _locate(("changes", i, "set", key), lines, where)
-            shown = f"changes[{i}].set.{key}"
+            shown_key = f"changes[{i}].set.{key}"
             if key_path[0] in FIXED_AT_START:
-                problems.append(Problem(file, line, shown, f"{key_path[0]!r} is fixed when the run starts; allowed "
-                                                           "in changes: behaviour, providers, insurance, referral, "
-                                                           "signing, medical_community"))
+                problems.append(Problem(file, line, shown_key, f"{key_path[0]!r} is fixed when the run starts; allowed "
+                                                               "in changes: behaviour, providers, insurance, referral, "
+                                                               "signing, medical_community"))
                 ok = False
                 continue
             reason = check_key_path(key_path)
             if reason:
-                problems.append(Problem(file, line, shown, reason))
+                problems.append(Problem(file, line, shown_key, reason))
                 ok = False
                 continue
-            if base is None:
+            if current_scenario is None:
                 continue  # the base is invalid: its errors are reported already
             trial = copy.deepcopy(current)
             try:
                 _set_path(trial, key_path, copy.deepcopy(value))
-            except (KeyError, TypeError):
-                problems.append(Problem(file, line, shown, "this key path does not exist here"))
+            except _NoSuchPath as exc:
+                problems.append(Problem(file, line, shown_key, str(exc)))
                 ok = False
                 continue
-            scenario, errs = _validate(trial, {}, (file, line), rename=(key_path, shown))
-            problems.extend(Problem(file, line, shown, err.message) for err in errs)
+            scenario, errs = _validate(trial, {}, (file, line), rename=(key_path, shown_key))
+            problems.extend(Problem(file, line, err.path, err.message) for err in errs)
             if scenario is None:
                 ok = False
-            else:
-                current = trial
-        if ok and base is not None:
-            out.append((change, Scenario.model_validate(current)))
+                continue
+            for fixed, instead in READ_AT_START.items():
+                if _value_at(scenario, fixed) != _value_at(current_scenario, fixed):
+                    problems.append(Problem(file, line, shown_key,
+                                            f"{'.'.join(fixed)} sets the state on day 0 and is read only when the "
+                                            f"run starts; to change it from day {change.day} use {instead}"))
+                    ok = False
+            if ok:
+                current, current_scenario = trial, scenario
+        if ok and current_scenario is not None:
+            out.append((change, current_scenario))
     return out

@@ -33,10 +33,35 @@ def F(default: Any, lo: float | None = None, hi: float | None = None, *, unit: s
     return Field(default, **kwargs)
 
 
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors, no silent type coercion (but 0 is a valid float)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_default=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_documented_defaults(cls, data: Any) -> Any:
+        """A section given in part keeps the documented defaults of the keys it does not name.
+
+        Sections whose defaults come from a factory (the two insurance schemes, the medical
+        community's gains) would otherwise be rebuilt from bare field defaults.
+        """
+        if not isinstance(data, dict):
+            return data
+        for name, fld in cls.model_fields.items():
+            if isinstance(data.get(name), dict) and fld.default_factory is not None:
+                default = fld.default_factory()
+                if isinstance(default, BaseModel):
+                    data = {**data, name: _deep_merge(default.model_dump(), data[name])}
+        return data
 
 
 def _keyed(keys: tuple[str, ...], name: str, doc: str, unit: str, lo: float, hi: float | None,
@@ -153,7 +178,8 @@ AcuteIncidence = _age_model(
     "AcuteIncidence", "acute episodes per person-year", "episodes/person/year", 0, 50,
     (5.2, 3.6, 4.6, 6.3, 7.6), "calibrated to about 7 visits per person per year (NHC 2023-24: 6.8)")
 SeverityShares = _severity_model(
-    "SeverityShares", "share of acute episodes by severity", "share", 0, 1, (0.73, 0.215, 0.045, 0.01))
+    "SeverityShares", "share of acute episodes by severity", "share", 0, 1, (0.73, 0.215, 0.049, 0.006),
+    "assumption: about 1 in 160 acute episodes is critical (stroke, infarction, major trauma, cancer surgery)")
 InpatientProbability = _severity_model(
     "InpatientProbability", "probability that an acute episode needs admission", "probability", 0, 1,
     (0.002, 0.035, 0.4, 0.9), "calibrated to about 21 admissions per 100 per year (NHC 2023-24)")
@@ -269,7 +295,8 @@ BaseWait = _tier_model("BaseWait", "waiting time at light load", "hours", 0, 48,
 OutpatientSeverityCost = _severity_model(
     "OutpatientSeverityCost", "outpatient price multiplier by severity", "ratio", 0, 50, (0.8, 1.2, 1.8, 2.5))
 InpatientSeverityCost = _severity_model(
-    "InpatientSeverityCost", "inpatient price multiplier by severity", "ratio", 0, 50, (0.5, 0.75, 1.0, 1.8))
+    "InpatientSeverityCost", "inpatient price multiplier by severity", "ratio", 0, 50, (0.5, 0.75, 1.0, 4.0),
+    "assumption: a critical admission (ICU, major surgery, cancer) costs about four typical ones")
 
 
 class CapacityExpansion(Strict):
@@ -337,6 +364,7 @@ def _resident() -> "Scheme":
         outpatient=SettingRules(**_rules((0.6, 0.55, 0.5, 0.4), (0, 0, 200, 300)), annual_cap=1500.0),
         inpatient=SettingRules(**_rules((0.0, 0.85, 0.7, 0.55), (0, 200, 500, 1000))),
         chronic_drug_rate=0.75,
+        in_policy_share=0.8,
     )
 
 
@@ -346,6 +374,7 @@ def _employee() -> "Scheme":
         outpatient=SettingRules(**_rules((0.75, 0.75, 0.7, 0.6), (0, 0, 300, 500)), annual_cap=6000.0),
         inpatient=SettingRules(**_rules((0.0, 0.92, 0.87, 0.82), (0, 200, 500, 1000))),
         chronic_drug_rate=0.8,
+        in_policy_share=0.88,
     )
 
 
@@ -354,20 +383,35 @@ class Scheme(Strict):
 
     premium_per_year: float = F(1070.0, 0, 100_000, unit="yuan/person/year",
                                 doc="pooled fund income per enrolee (individual + subsidy)",
-                                source="2024 resident scheme: 400 individual + 670 subsidy")
+                                source="resident scheme 2024: 400 individual + 670 government subsidy; "
+                                       "employee default illustrative (pooled part of payroll contributions)")
     outpatient: SettingRules = Field(default_factory=SettingRules)
     inpatient: SettingRules = Field(default_factory=SettingRules)
     chronic_drug_rate: float = F(0.75, 0, 1, unit="share",
                                  doc="reimbursement of hypertension/diabetes drugs at the grassroots",
-                                 source="Shandong 2025: 75%")
+                                 source="Shandong 2025: 75% for residents (seed 002)")
+    in_policy_share: float = F(0.8, 0, 1, unit="share",
+                               doc="share of a bill inside the policy list (政策范围内); rates apply to it, "
+                                   "the rest is paid out of pocket",
+                               source="NHSA bulletins: in-policy vs actual inpatient reimbursement, about 0.8 "
+                                      "(resident) and 0.88 (employee: 84.6% in-policy rate, 2023)")
 
 
 class Insurance(Strict):
     """The two schemes, in-county rules and the fund."""
 
-    resident: Scheme = Field(default_factory=_resident, description="urban-rural resident insurance (URRBMI)")
-    employee: Scheme = Field(default_factory=_employee, description="employee insurance (UEBMI)")
-    initial_fund_balance: float = F(0.0, -1e12, 1e12, unit="yuan", doc="fund balance on day 0")
+    resident: Scheme = Field(
+        default_factory=_resident, description="urban-rural resident insurance (URRBMI)",
+        json_schema_extra={"source": "Shandong 2025 (seed 002): grassroots outpatient 65% (here village 60% and "
+                                     "township 55%, plus 5 points for the signed), grassroots inpatient above 85%; "
+                                     "deductibles: an illustrative city example (calibration_targets.md D); "
+                                     "outpatient cap: Pingyang 1,500 yuan (seed 001)"})
+    employee: Scheme = Field(
+        default_factory=_employee, description="employee insurance (UEBMI)",
+        json_schema_extra={"source": "NHSA 2023: employee in-policy inpatient rate 84.6%; other terms illustrative, "
+                                     "above the resident scheme's (calibration_targets.md D)"})
+    initial_fund_balance: float = F(0.0, -1e12, 1e12, unit="yuan",
+                                    doc="fund reserve on day 0 (summary: fund_reserve_end adds the run's balance)")
 
 
 # ------------------------------------------------------------------ referral rules
@@ -421,7 +465,8 @@ class Signing(Strict):
 
     initial_rate: float = F(0.35, 0, 1, unit="share", doc="share of residents signed on day 0",
                             source="national key-group signing above 60%; all residents about a third")
-    target_rate: float = F(0.35, 0, 1, unit="share", doc="share the signing campaign reaches")
+    target_rate: float = F(0.35, 0, 1, unit="share",
+                           doc="share the signing campaign reaches (signing only grows: a lower target signs no one)")
     ramp_days: int = F(0, 0, 3650, unit="days", doc="days to move from the current to the target rate")
     priority: SigningPriority = Field(default_factory=SigningPriority)
     benefits: SigningBenefits = Field(default_factory=SigningBenefits)
@@ -430,10 +475,11 @@ class Signing(Strict):
 # --------------------------------------------------------- county medical community
 
 class TierGains(Strict):
-    """Gains at the grassroots tiers, reached after the ramp."""
+    """Gains at the community's tiers, reached after the ramp."""
 
     village: float = F(0.0, 0, 3, doc="gain at village clinics")
     township: float = F(0.0, 0, 3, doc="gain at township health centres")
+    county: float = F(0.0, 0, 3, doc="gain at the county hospital (city experts and alliances supporting it)")
 
 
 class GlobalBudget(Strict):
@@ -442,7 +488,7 @@ class GlobalBudget(Strict):
     enabled: bool = F(False, doc="pay the medical community a global budget")
     per_capita: float = F(1500.0, 0, 100_000, unit="yuan/resident/year", doc="budget per resident")
     overspend_share: float = F(0.5, 0, 1, unit="share", doc="share of an overspend the fund still covers")
-    keep_in_county: float = F(0.5, 0, 1, unit="severity levels",
+    keep_in_county: float = F(0.25, 0, 1, unit="severity levels",
                               doc="how much further the county hospital stretches before referring out")
     down_referral_boost: float = F(1.0, 0, 10, unit="ratio", doc="extra downward referral (1 doubles it)")
 
@@ -452,9 +498,9 @@ class MedicalCommunity(Strict):
 
     enabled: bool = F(False, doc="the county runs a tight medical community")
     ramp_days: int = F(365, 0, 3650, unit="days", doc="days for experts, telemedicine and labs to take full effect")
-    experts_quality: TierGains = Field(default_factory=lambda: TierGains(village=0.05, township=0.15),
+    experts_quality: TierGains = Field(default_factory=lambda: TierGains(village=0.05, township=0.15, county=0.05),
                                        description="quality gain from experts sent down (下沉)")
-    experts_capability: TierGains = Field(default_factory=lambda: TierGains(village=0.1, township=0.5),
+    experts_capability: TierGains = Field(default_factory=lambda: TierGains(village=0.1, township=0.5, county=0.2),
                                           description="capability gain from experts sent down")
     telemedicine_capability: TierGains = Field(default_factory=lambda: TierGains(village=0.2, township=0.1),
                                                description="capability gain from telemedicine consultations")
@@ -462,8 +508,18 @@ class MedicalCommunity(Strict):
                                            description="quality gain from shared labs and imaging")
     global_budget: GlobalBudget = Field(default_factory=GlobalBudget)
 
+    @model_validator(mode="after")
+    def _budget_needs_community(self) -> "MedicalCommunity":
+        if self.global_budget.enabled and not self.enabled:
+            raise ValueError("global_budget.enabled: true needs enabled: true (the budget is paid to the "
+                             "medical community; without one it would do nothing)")
+        return self
+
 
 # ------------------------------------------------------------------------ scenario
+
+MIN_AGENTS = 100  # fewer agents than this leave settlements empty and the indicators meaningless
+
 
 class Change(Strict):
     """Parameters that change on a given day (a policy shock inside one run)."""
@@ -494,6 +550,14 @@ class Scenario(Strict):
     signing: Signing = Field(default_factory=Signing)
     medical_community: MedicalCommunity = Field(default_factory=MedicalCommunity)
     changes: list[Change] = Field(default_factory=list, description="dated policy changes, in order")
+
+    @model_validator(mode="after")
+    def _enough_agents(self) -> "Scenario":
+        if self.world.files is None and self.world.population < MIN_AGENTS * self.scale:
+            raise ValueError(f"world.population {self.world.population:,} at scale {self.scale:,} leaves fewer than "
+                             f"{MIN_AGENTS} agents; allowed: scale at most {self.world.population // MIN_AGENTS:,} "
+                             "for this population")
+        return self
 
 
 FIXED_AT_START = ("name", "description", "seed", "days", "warmup_days", "scale", "world", "population", "changes")
