@@ -101,7 +101,12 @@ class Patient(mesa.Agent):
         for f, tier, hours, in_county, own in self.options:
             if ep.inpatient and m.beds[f] <= 0:
                 continue
-            oop = m.expected_oop[cls][tier * 2 + in_county]
+            setting = int(ep.inpatient)
+            rules = m.engine.rules
+            cap_left = max(min(float(rules.setting_cap[self.scheme, setting]) - sum(self.reimbursed[setting]),
+                               float(rules.tier_cap[self.scheme, setting, tier]) - self.reimbursed[setting][tier]), 0.0)
+            code = tier * 2 + in_county
+            oop = m.expected_bill[cls][code] - min(m.expected_paid[cls][code], cap_left)
             u = (coef.tier_constant[tier]
                  + (coef.employee_hospital_bonus if self.scheme == 1 and tier >= COUNTY else 0.0)
                  + coef.quality[sev] * self.trust[tier]
@@ -154,10 +159,11 @@ class Patient(mesa.Agent):
             left = max(deductible - self.deductible_paid[tier], 0.0)
         else:
             left = deductible
-        used = min(amount, left) if rate > 0 else 0.0
+        amount_in_policy = amount * float(rules.in_policy[self.scheme])
+        used = min(amount_in_policy, left) if rate > 0 else 0.0
         cap_left = min(float(rules.tier_cap[self.scheme, setting, tier]) - self.reimbursed[setting][tier],
                        float(rules.setting_cap[self.scheme, setting]) - sum(self.reimbursed[setting]))
-        paid = max(min(rate * (amount - used), max(cap_left, 0.0)), 0.0)
+        paid = max(min(rate * (amount_in_policy - used), max(cap_left, 0.0)), 0.0)
         if setting == OUTPATIENT:
             self.deductible_paid[tier] += used
         self.reimbursed[setting][tier] += paid
@@ -196,9 +202,9 @@ class Provider(mesa.Agent):
         signed_first = m.engine.params.signing.benefits.priority_referral
 
         def priority(ep: Episode) -> float:
-            if ep.waited > 0:
+            if ep.referred and signed_first and ep.patient.signed:
                 rank = 0.0
-            elif ep.referred and signed_first and ep.patient.signed:
+            elif ep.waited > 0:
                 rank = 1.0
             elif ep.referred:
                 rank = 2.0
@@ -255,7 +261,9 @@ class Provider(mesa.Agent):
             return
         free = m.beds[self.f] - m.occupied[self.f]
         if len(self.bed_queue) > free:
-            self.bed_queue.sort(key=lambda ep: (ep.waited == 0) + self.random.random() - ep.severity)
+            signed_first = m.engine.params.signing.benefits.priority_referral
+            self.bed_queue.sort(key=lambda ep: 2.0 * (not (signed_first and ep.referred and ep.patient.signed))
+                                + (ep.waited == 0) + self.random.random() - ep.severity)
         admitted, self.bed_queue = self.bed_queue[:max(free, 0)], self.bed_queue[max(free, 0):]
         for ep in admitted:
             m.admit(ep, self.f, rehab=False)
@@ -284,7 +292,8 @@ class ReferenceModel(mesa.Model):
         self.load = [0.7] * len(self.tier)
         self.wait_hours = [0.0] * len(self.tier)
         self.rates = engine.care.rates
-        self.expected_oop = engine.care.expected_oop.tolist()
+        self.expected_bill = engine.care.expected_bill.tolist()
+        self.expected_paid = engine.care.expected_paid.tolist()
         b = params.behaviour
         self.daily_rate = (engine.onset.rates / 365.0).tolist()
         self.severity_cdf = np.cumsum(engine.onset.severity_shares).tolist()

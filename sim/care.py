@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.behaviour import FORGO, can_treat, choose, experience, learn, utilities
 from sim.episodes import BED, VISIT, Batch, rank_within, unique_rounds
-from sim.insurance import INPATIENT, OUTPATIENT, rate_table, reimburse
+from sim.insurance import INPATIENT, NO_CAP, OUTPATIENT, rate_table, reimburse
 from sim.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ class Care:
         m = self.m
         self.rates = rate_table(m.rules)
         self.option_has_beds = m.fac.beds[self.option_facility] > 0
-        self.expected_oop = self.expected_oop_table()
+        self.tier_caps = bool((m.rules.tier_cap < NO_CAP).any())
+        self.expected_bill, self.expected_paid = self.expected_tables()
 
     # Episodes fall into a few classes for pricing: scheme, setting, chronic, severity, signed.
     CLASS_SHAPE = (2, 2, 2, 4, 2)
@@ -76,14 +77,15 @@ class Care:
         return np.ravel_multi_index((scheme, inpatient.astype(np.int64), chronic.astype(np.int64),
                                      severity, signed.astype(np.int64)), self.CLASS_SHAPE)
 
-    def expected_oop_table(self) -> np.ndarray:
-        """Out-of-pocket a patient expects, by episode class and kind of option (tier x in county).
+    def expected_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bill a patient expects and what they expect the fund to pay, by episode class
+        and kind of option (tier x in county).
 
         Patients go by the headline terms: the rate that applies to them (unreferred), the
         deductible of an admission, and an annual outpatient deductible spread over
         `deductible_spread_visits` visits. They do not track how much of their own annual
-        deductible or cap is used, so choices carry no insurance-year seasonality; bills
-        are exact (see `charge`).
+        deductible is used, so choices carry little insurance-year seasonality; they do know
+        when an annual cap is used up (see `seek`). Bills are exact (see `charge`).
         """
         m = self.m
         grid = np.meshgrid(*(np.arange(k) for k in self.CLASS_SHAPE + (4, 2)), indexing="ij")
@@ -91,8 +93,10 @@ class Care:
         amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
         rate = self.rates[sch, inpatient, tier, in_county, 0, signed, chronic]
         spread = np.where(inpatient == 1, 1.0, m.params.behaviour.choice.deductible_spread_visits)
-        paid = rate * np.maximum(amount - m.rules.deductible[sch, inpatient, tier] / spread, 0.0)
-        return (amount + fee - paid).reshape(int(np.prod(self.CLASS_SHAPE)), 8)
+        eligible = amount * m.rules.in_policy[sch]
+        paid = rate * np.maximum(eligible - m.rules.deductible[sch, inpatient, tier] / spread, 0.0)
+        shape = (int(np.prod(self.CLASS_SHAPE)), 8)
+        return (amount + fee).reshape(shape), paid.reshape(shape)
 
     # ------------------------------------------------------------------ prices
 
@@ -124,11 +128,9 @@ class Care:
         deductible = rules.deductible[sch, setting, tier]
         left = np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, tier], deductible)
         left = np.where(waive, 0.0, left)
-        spent = ppl.reimbursed[person, setting]
-        tier_spent = spent[np.arange(len(person)), tier]
-        cap_left = np.minimum(rules.tier_cap[sch, setting, tier] - tier_spent,
-                              rules.setting_cap[sch, setting] - spent.sum(-1))
-        return reimburse(amount, rate, left, cap_left)
+        cap_left = np.minimum(rules.tier_cap[sch, setting, tier] - ppl.reimbursed[person, setting, tier],
+                              rules.setting_cap[sch, setting] - ppl.reimbursed_setting[person, setting])
+        return reimburse(amount * rules.in_policy[sch], rate, left, cap_left)
 
     def bill_later(self, eps: Batch, setting: int, waive: bool = False) -> None:
         """Queue bills; `settle` charges all of the day's bills at once."""
@@ -165,6 +167,7 @@ class Care:
             m.ledger.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
             ppl.deductible_paid[p, tier] += np.where(inpatient, 0.0, used).astype(np.float32)
             ppl.reimbursed[p, st, tier] += paid.astype(np.float32)
+            ppl.reimbursed_setting[p, st] += paid.astype(np.float32)
             ppl.oop[p] += oop.astype(np.float32)
             out = inpatient & (tier == TERTIARY)
             ppl.ooc_inpatient_fund[p[out]] += paid[out].astype(np.float32)
@@ -190,7 +193,9 @@ class Care:
             valid = valid & ~(eps.inpatient[:, None] & ~self.option_has_beds[s])
         signed, sch = ppl.signed[p], ppl.scheme[p].astype(np.int64)
         cls = self.episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed)
-        oop = self.expected_oop[cls[:, None], self.option_code[s]]
+        code = self.option_code[s]
+        paid = np.minimum(self.expected_paid[cls[:, None], code], self.cap_left(p, sch, eps.inpatient, tier))
+        oop = self.expected_bill[cls[:, None], code] - paid
         perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
         if self.quality_offset_matters:
             perceived = perceived + m.fac.quality_offset[f]
@@ -215,6 +220,18 @@ class Care:
         m.ledger.add("minor_first_tertiary", (minor & (first == TERTIARY)).sum())
         return went.replace(facility=chosen, first_tier=first)
 
+    def cap_left(self, person: np.ndarray, scheme: np.ndarray, inpatient: np.ndarray,
+                 tier: np.ndarray) -> np.ndarray:
+        """What each person's annual caps still allow at each option's tier (rows: episodes)."""
+        rules, ppl = self.m.rules, self.m.people
+        setting = inpatient.astype(np.int64)
+        left = (rules.setting_cap[scheme, setting] - ppl.reimbursed_setting[person, setting])[:, None]
+        if self.tier_caps:
+            spent = ppl.reimbursed[person, setting]  # (n, 4) this year, by tier
+            tier_left = rules.tier_cap[scheme[:, None], setting[:, None], tier] - np.take_along_axis(spent, tier, 1)
+            left = np.minimum(left, tier_left)
+        return np.maximum(left, 0.0)
+
     # ------------------------------------------------------------- treatment
 
     def treat(self, arrivals: Batch, rng: np.random.Generator) -> None:
@@ -232,8 +249,8 @@ class Care:
         self.finish_outpatient(treated.take(~treated.inpatient), rng)
         to_bed = treated.take(treated.inpatient)
         beds_wanted = Batch.concat([beds_wanted, to_bed.replace(stage=np.full(len(to_bed), BED))])
-        got_bed = self.allocate(beds_wanted, m.fac.beds - m.fac.occupied,
-                                lambda e: (e.waited == 0) + rng.random(len(e)) - e.severity)
+        got_bed = self.allocate(beds_wanted, m.fac.beds - m.fac.occupied,  # reserved beds, waiting, severity
+                                lambda e: 2.0 * ~self.reserved(e) + (e.waited == 0) + rng.random(len(e)) - e.severity)
         self.admit(beds_wanted.take(got_bed), rng)
         self.wait(Batch.concat([visits.take(~seen), beds_wanted.take(~got_bed)]), rng)
         self.settle()
@@ -261,15 +278,19 @@ class Care:
         return served
 
     def visit_priority(self, eps: Batch, rng: np.random.Generator) -> np.ndarray:
-        """Queue order: those already waiting, then signed referrals, then referrals, then the rest."""
-        m = self.m
-        signed_first = m.params.signing.benefits.priority_referral
+        """Queue order: signed residents' referrals first (the family doctor's reserved specialist
+        slots, Shanghai 1+1+1), then those already waiting, then other referrals, then the rest."""
         rank = np.full(len(eps), 3.0)
         rank = np.where(eps.referred, 2.0, rank)
-        if signed_first:
-            rank = np.where(eps.referred & m.people.signed[eps.person], 1.0, rank)
-        rank = np.where(eps.waited > 0, 0.0, rank)
+        rank = np.where(eps.waited > 0, 1.0, rank)
+        rank = np.where(self.reserved(eps), 0.0, rank)
         return rank + rng.random(len(eps))
+
+    def reserved(self, eps: Batch) -> np.ndarray:
+        """Episodes that use a family doctor's reserved slot or bed (a signed resident, referred)."""
+        if not self.m.params.signing.benefits.priority_referral:
+            return np.zeros(len(eps), dtype=bool)
+        return eps.referred & self.m.people.signed[eps.person]
 
     def examine(self, eps: Batch, rng: np.random.Generator) -> tuple[Batch, Batch]:
         """Count and bill the visit; refer up cases beyond the facility, keep the rest."""

@@ -74,15 +74,15 @@ class Facilities:
     def strengthen(self, params: Scenario, progress: float) -> None:
         """Medical community (紧密型县域医共体): experts sent down, telemedicine and shared labs.
 
-        Gains reach member village clinics and township centres in proportion to
-        `progress` (0 at the start, 1 after the ramp).
+        Gains reach member village clinics, township centres and the county hospital in
+        proportion to `progress` (0 at the start, 1 after the ramp).
         """
         mc = params.medical_community
         gain_q = np.zeros(len(self.tier))
         gain_c = np.zeros(len(self.tier))
         if mc.enabled and progress > 0:
-            member = self.world.fac_medical_community & (self.tier <= 1)
-            for tier_index, name in ((0, "village"), (1, "township")):
+            member = self.world.fac_medical_community & (self.tier <= 2)
+            for tier_index, name in ((0, "village"), (1, "township"), (2, "county")):
                 sel = member & (self.tier == tier_index)
                 gain_q[sel] = getattr(mc.experts_quality, name) + getattr(mc.shared_labs_quality, name)
                 gain_c[sel] = getattr(mc.experts_capability, name) + getattr(mc.telemedicine_capability, name)

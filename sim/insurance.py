@@ -30,6 +30,7 @@ class Rules:
     setting_cap: np.ndarray    # [scheme, setting]
     chronic_rate: np.ndarray   # [scheme]
     premium: np.ndarray        # [scheme] yuan per enrolee per year
+    in_policy: np.ndarray      # [scheme] share of a bill inside the policy list (政策范围内)
     signed_bonus: float
     unreferred_penalty: float
     referral_required: bool
@@ -53,6 +54,7 @@ class Rules:
         return cls(rate=rate, deductible=ded, tier_cap=cap, pooled=pooled, setting_cap=setting_cap,
                    chronic_rate=np.array([getattr(scenario.insurance, s).chronic_drug_rate for s in SCHEMES]),
                    premium=np.array([getattr(scenario.insurance, s).premium_per_year for s in SCHEMES]),
+                   in_policy=np.array([getattr(scenario.insurance, s).in_policy_share for s in SCHEMES]),
                    signed_bonus=scenario.signing.benefits.grassroots_rate_bonus,
                    unreferred_penalty=scenario.referral.unreferred_out_of_county_penalty,
                    referral_required=scenario.referral.required_for_out_of_county)

@@ -45,7 +45,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "beds_occupied": (TIERS,),
 }
 SCALARS_SCALED = ("premiums", "settlement", "queue_outpatient", "queue_admission", "followups_grassroots",
-                  "budget")
+                  "budget", "budget_claims")
 STATES = ("signing_rate", "chronic_managed_rate") + tuple(f"trust_{t}" for t in TIERS)
 
 
@@ -186,7 +186,7 @@ def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: in
         "fund_premiums": premiums,
         "fund_spending": spending,
         "fund_balance": premiums - spending,
-        "community_surplus": total("budget") - claims if total("budget") > 0 else 0.0,
+        "community_surplus": total("budget") - total("budget_claims"),  # 结余 of the medical community
         "oop_per_capita": float(oop.sum() / residents * year),
         "oop_per_tertiary_outpatient_visit_resident": _share(oop[0, 3, 0], op_visits_scheme[3, 0]),
         "oop_per_tertiary_outpatient_visit_employee": _share(oop[0, 3, 1], op_visits_scheme[3, 1]),

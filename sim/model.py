@@ -247,13 +247,14 @@ class TierFlowModel(mesa.Model):
         gb = self.params.medical_community.global_budget
         if self.day < 0 or not (self.params.medical_community.enabled and gb.enabled):
             return
-        if not force:
+        if not force:  # today's budget and the claims it must cover (both already scaled to residents)
             self.ledger.add("budget", gb.per_capita * self.people.n / 365.0)
+            self.ledger.row[INDEX["budget_claims"]] += self.ledger.row[GROUP_SLICE["reimbursed"]].sum()
         last = self.day == self.params.days - 1
         if not (force or last or (self.day - self.budget_start + 1) % 365 == 0):
             return
         rows = self.ledger.rows[self.budget_start + self.warmup:self.day + self.warmup + 1]
-        claims = rows[:, GROUP_SLICE["reimbursed"]].sum()
+        claims = rows[:, INDEX["budget_claims"]].sum()
         budget = rows[:, INDEX["budget"]].sum()
         balance = budget - claims
         settlement = balance if balance >= 0 else -(1.0 - gb.overspend_share) * -balance
@@ -336,6 +337,8 @@ class TierFlowModel(mesa.Model):
                 "before": summarise(daily, self._persons(0, first), residents, 0, first),
                 "after": summarise(daily, self._persons(first, days_run), residents, first, days_run),
             }
+        out["fund_reserve_end"] = self.timeline.base.insurance.initial_fund_balance + out["fund_balance"]
+        out["coordinates"] = self.world.coordinates
         out["changes"] = [{"day": d, "label": label} for d, label in self.change_log]
         return out
 

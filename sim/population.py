@@ -37,6 +37,7 @@ class Population:
     oop: np.ndarray           # float32 out-of-pocket spending since day 0 (yuan)
     deductible_paid: np.ndarray  # (n, 4) float32 outpatient deductible met this year, per tier
     reimbursed: np.ndarray       # (n, 2, 4) float32 pooled reimbursement this year, per setting and tier
+    reimbursed_setting: np.ndarray  # (n, 2) float32 the same summed over tiers (for the annual caps)
     last_followup: np.ndarray    # int16 day of the last grassroots chronic follow-up
     ooc_inpatient_fund: np.ndarray  # float32 fund spending on this person's out-of-county admissions
 
@@ -54,6 +55,7 @@ class Population:
         """Reset annual deductibles and caps (a new insurance year)."""
         self.deductible_paid[:] = 0
         self.reimbursed[:] = 0
+        self.reimbursed_setting[:] = 0
 
 
 def band_cdf(share_60_plus: np.ndarray, pop_spec) -> np.ndarray:
@@ -127,7 +129,8 @@ def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Po
         quintile=np.searchsorted(np.quantile(income, [0.2, 0.4, 0.6, 0.8]), income).astype(np.uint8),
         hypertension=hypertension, diabetes=diabetes, signed=signed, in_care=in_care, trust=trust,
         oop=np.zeros(n, np.float32), deductible_paid=np.zeros((n, 4), np.float32),
-        reimbursed=np.zeros((n, 2, 4), np.float32), last_followup=np.full(n, NEVER, np.int16),
+        reimbursed=np.zeros((n, 2, 4), np.float32), reimbursed_setting=np.zeros((n, 2), np.float32),
+        last_followup=np.full(n, NEVER, np.int16),
         ooc_inpatient_fund=np.zeros(n, np.float32))
 
 
