@@ -1,12 +1,15 @@
 """Figures drawn from saved results (never from a live model).
 
-`sim.plots.run` draws a run folder's figures; every figure uses `sim.plots.style`.
+`sim.plots.run` draws a run folder's figures (`draw_run(folder, lang="en")`); every
+figure uses `sim.plots.style`: large type, the Okabe-Ito palette, one colour per tier,
+and titles that state the finding. `lang="zh"` labels them in Chinese when a CJK font
+is installed.
 """
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-from sim.plots.run import draw_run  # noqa: E402
+from sim.plots.run import FIGURES, build_figures, draw_run  # noqa: E402
 
-__all__ = ["draw_run"]
+__all__ = ["FIGURES", "build_figures", "draw_run"]
