@@ -2,12 +2,16 @@
 
     python run.py SCENARIO.yaml [--seed N] [--days N] [--out DIR] [--set key.path=value ...]
     python run.py validate FILE...
-    python run.py plot RUN_DIR
+    python run.py plot RUN_DIR [--lang zh]
+    python run.py report RUN_DIR
+    python run.py dashboard [--port 8765]
+    python run.py compare | sweep | sensitivity | calibrate | validate-model ...  (see --help of each)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 import unicodedata
@@ -50,8 +54,8 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False) -> Path:
-    """Run one scenario and save its results folder; return the folder."""
+def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en") -> Path:
+    """Run one scenario and save its results folder (figure labels in `lang`); return the folder."""
     from sim.model import TierFlowModel
     from sim.plots import draw_run
     from sim.results import manifest, save_run
@@ -66,11 +70,12 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
     summary = model.summary()
     wall = time.perf_counter() - started
     meta = manifest(base.seed, wall, timeline.sources, timeline.overrides, residents=base.world.population,
+                    coordinates=model.world.coordinates,
                     agents=model.people.n, days=base.days)
     tables = {"facilities": model.facility_table(), "referrals": model.referral_table(),
               "settlements": model.settlement_table()}
     folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
-                      draw=draw_run if draw else None)
+                      draw=(lambda folder: draw_run(folder, lang=lang)) if draw else None)
     if not quiet:
         print(summary_table(summary))
         print(f"\nResults: {folder}/  ({wall:.1f} s)")
@@ -79,7 +84,7 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
 
 def cmd_run(args: argparse.Namespace) -> int:
     timeline = load(args.scenario, args.set, days=args.days, seed=args.seed)
-    run_scenario(timeline, Path(args.out), draw=not args.no_figures)
+    run_scenario(timeline, Path(args.out), draw=not args.no_figures, lang=args.lang)
     return 0
 
 
@@ -97,13 +102,44 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from sim.plots import draw_run
+    from sim.plots.compare import draw_experiment, experiment_kind
+
+    folder = Path(args.folder)
+    if experiment_kind(folder):  # a compare, sweep or sensitivity folder
+        for p in draw_experiment(folder):
+            print(p)
+        return 0
+    if not (folder / "daily.csv").exists():
+        print(f"error: {folder} is not a run folder (no daily.csv)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for p in draw_run(folder, lang=getattr(args, "lang", "en")):
+        print(p)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import write_report
 
     folder = Path(args.folder)
     if not (folder / "daily.csv").exists():
         print(f"error: {folder} is not a run folder (no daily.csv)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for p in draw_run(folder):
-        print(p)
+    print(write_report(folder, lang=args.lang))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    try:
+        import mesa.visualization  # noqa: F401  (needs solara and its assets)
+        import solara_assets  # noqa: F401
+    except ImportError as exc:
+        print(f"error: the dashboard needs the optional extra ({exc.name} is missing): "
+              "pip install -e \".[dashboard]\"", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from sim.dashboard import serve
+
+    print(f"TierFlow dashboard: http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
+    serve(args.host, args.port)
     return 0
 
 
@@ -137,6 +173,27 @@ def _setup_run(p):
     p.add_argument("scenario", help="scenario YAML file")
     _add_run_options(p)
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    _add_lang(p)
+
+
+def _add_lang(p):
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="figure labels: English (default) or Chinese (needs a CJK font, e.g. Noto Sans CJK)")
+
+
+def _setup_plot(p):
+    p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)")
+    _add_lang(p)
+
+
+def _setup_report(p):
+    p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)")
+    _add_lang(p)
+
+
+def _setup_dashboard(p):
+    p.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
 
 
 def _setup_validate(p):
@@ -146,10 +203,34 @@ def _setup_validate(p):
 
 _register("run", "run a scenario (the default command)", cmd_run, _setup_run)
 _register("validate", "check scenario files without running them", cmd_validate, _setup_validate)
-_register("plot", "redraw a run's figures from its saved results", cmd_plot,
-          lambda p: p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)"))
+_register("plot", "redraw a run's figures from its saved results", cmd_plot, _setup_plot)
+_register("report", "write a self-contained HTML report (report.html) into a run folder", cmd_report,
+          _setup_report)
+_register("dashboard", "start the classroom dashboard in the browser (needs the [dashboard] extra)",
+          cmd_dashboard, _setup_dashboard)
 _register("schema-doc", "write the scenario reference page from the schema", cmd_schema_doc,
           lambda p: p.add_argument("output", nargs="?", default="docs/scenarios.md"))
+
+
+# Experiments (compare, sweep, sensitivity): their options and work live in their own modules.
+def _experiment(module: str) -> tuple[Callable, Callable]:
+    def setup(p):
+        importlib.import_module(module).setup(p)
+
+    def run(args):
+        return importlib.import_module(module).command(args)
+    return run, setup
+
+
+_register("compare", "replicate scenarios with paired seeds; table and forest plot of differences",
+          *_experiment("sim.compare"))
+_register("sweep", "run a grid over one or more parameters, replicated", *_experiment("sim.sweep"))
+_register("sensitivity", "global sensitivity of indicators to parameters (SALib: Morris or Sobol)",
+          *_experiment("sim.sensitivity"))
+_register("calibrate", "fit behavioural constants to official figures; write a calibrated scenario",
+          *_experiment("sim.calibrate"))
+_register("validate-model", "compare the model with published evidence not used in fitting",
+          *_experiment("sim.validation"))
 
 
 def build_parser() -> argparse.ArgumentParser:

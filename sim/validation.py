@@ -183,3 +183,17 @@ def format_checks(checks: list[Check]) -> str:
     n = sum(c.agrees for c in checks)
     lines.append(f"{n} of {len(checks)} checks agree.")
     return "\n".join(lines)
+
+
+def setup(parser) -> None:
+    """Options of `python run.py validate-model`."""
+    parser.add_argument("scenario", nargs="?", default="scenarios/baseline.yaml",
+                        help="scenario to validate (default: the calibrated baseline)")
+    parser.add_argument("--seeds", type=int, default=1, help="replications per check (default 1)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a parameter")
+
+
+def command(args) -> int:
+    """Run `python run.py validate-model`: every check, model beside evidence."""
+    run_checks(args.scenario, seeds=tuple(range(1, args.seeds + 1)), overrides=tuple(args.set), report=print)
+    return 0
