@@ -25,6 +25,7 @@ class ChoiceCoefficients:
     forgo: np.ndarray        # (5,) by severity, then chronic follow-up
     tier_constant: np.ndarray  # (4,) by tier
     employee_hospital_bonus: float
+    tertiary_admission: float
     cost: float
     wait: float
     family_doctor: float
@@ -39,6 +40,7 @@ class ChoiceCoefficients:
             forgo=np.append(sev(ch.forgo), ch.forgo_chronic),
             tier_constant=np.array([getattr(ch.preference, t) for t in TIERS]),
             employee_hospital_bonus=ch.preference.employee_hospital_bonus,
+            tertiary_admission=ch.preference.tertiary_admission,
             cost=ch.cost, wait=ch.wait, family_doctor=ch.family_doctor)
 
 
@@ -85,7 +87,7 @@ def cost_disutility(oop: np.ndarray, daily_income: np.ndarray) -> np.ndarray:
 
 def utilities(coef: ChoiceCoefficients, severity: np.ndarray, tier: np.ndarray, perceived: np.ndarray,
               hours: np.ndarray, oop: np.ndarray, daily_income: np.ndarray, wait_hours: np.ndarray,
-              family_doctor_tie: np.ndarray, employee: np.ndarray) -> np.ndarray:
+              family_doctor_tie: np.ndarray, employee: np.ndarray, inpatient: np.ndarray) -> np.ndarray:
     """Systematic utility of each option (rows: episodes, columns: options).
 
     U = tier constant + quality weight(severity) x perceived quality
@@ -97,6 +99,7 @@ def utilities(coef: ChoiceCoefficients, severity: np.ndarray, tier: np.ndarray, 
     sev = severity[:, None]
     return (coef.tier_constant[tier]
             + coef.employee_hospital_bonus * (employee[:, None] & (tier >= 2))
+            + coef.tertiary_admission * (inpatient[:, None] & (tier == 3))
             + coef.quality[sev] * perceived
             - coef.travel[sev] * hours
             - coef.cost * cost_disutility(oop, daily_income)

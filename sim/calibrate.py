@@ -84,13 +84,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     _scalar("behaviour", "choice", "preference", "township", lower=-5, upper=5, step=0.25),
     _scalar("behaviour", "choice", "preference", "county", lower=-5, upper=5, step=0.25),
     _scalar("behaviour", "choice", "preference", "tertiary", lower=-5, upper=5, step=0.25),
+    _scalar("behaviour", "choice", "preference", "tertiary_admission", lower=-5, upper=5, step=0.25),
     _scalar("behaviour", "choice", "cost", lower=0.2, upper=3, step=0.15),
     _scale("incidence_scale", ("behaviour", "acute_incidence"), AGE_BANDS, 0.5, 2.0, step=0.05),
     _scale("inpatient_scale", ("behaviour", "inpatient_probability"), ("moderate", "severe", "critical"),
            0.3, 3.0, cap=1.0, step=0.05),
-    _scale("severe_quality_scale", ("behaviour", "choice", "quality"), ("severe", "critical"), 0.5, 2.0),
-    _scale("travel_scale", ("behaviour", "choice", "travel"), ("minor", "moderate"), 0.5, 2.0),
-    _scale("severe_travel_scale", ("behaviour", "choice", "travel"), ("severe", "critical"), 0.5, 3.0),
 )
 
 

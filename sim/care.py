@@ -202,7 +202,7 @@ class Care:
         tie = signed[:, None] & self.own_mask[s]
         sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
         util = utilities(m.coef, sev, tier, perceived, self.option_hours[s], oop,
-                         ppl.income[p] / 365.0, m.fac.wait_hours()[f], tie, sch == 1)
+                         ppl.income[p] / 365.0, m.fac.wait_hours()[f], tie, sch == 1, eps.inpatient)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
         pick = choose(util, valid, m.coef.forgo[outcome], rng.random(len(eps)))
         forgo = pick == FORGO

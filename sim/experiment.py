@@ -29,10 +29,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import __version__
 from sim.executors import Pool, Progress
 from sim.metrics import COLUMNS, PersonTotals, summarise
-from sim.results import atomic_folder, write_json
+from sim.results import atomic_folder, code_version, write_json
 from sim.scenario import Timeline, load
 from sim.schema import Scenario
 
@@ -85,7 +84,7 @@ class Task:
     def fingerprint(self) -> str:
         """Hash of everything that determines the task's numbers (to check a resumed folder)."""
         inputs = {"timeline": self.timeline, "seed": self.seed, "window": self.window,
-                  "keep_daily": self.keep_daily, "version": __version__}
+                  "keep_daily": self.keep_daily, "version": code_version()}
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
@@ -133,15 +132,10 @@ def run_replication(task: Task) -> Result:
 
 def _run_window(model: TierFlowModel, start: int, end: int) -> tuple[dict, dict[str, np.ndarray]]:
     """Run to day `end` and summarise days [start, end), person totals included."""
-    while model.day < start:
-        model.step()
-    # Out-of-pocket totals at the window's start: what the model keeps at a dated change.
-    model.snapshots.setdefault(start, (model.people.oop.copy(), model.people.ooc_inpatient_fund.copy()))
-    while model.day < end:
-        model.step()
+    model.keep_totals_from(start)
+    model.run(until=end)
     daily = {name: col[:end] for name, col in model.daily().items()}
-    residents = model.people.n * model.params.scale
-    summary = summarise(daily, model._persons(start, end), residents, start, end)
+    summary = model.summary_between(start, end)
     summary["window"] = [start, end]
     return summary, daily
 

@@ -127,7 +127,7 @@ def _share(num: float, den: float) -> float:
 
 
 def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: int,
-              start: int = 0, end: int | None = None) -> dict:
+              start: int = 0, end: int | None = None, fund_reserve_start: float = 0.0) -> dict:
     """The run's indicators over days [start, end), named after the official statistics."""
     end = len(daily["day"]) if end is None else end
     days = max(end - start, 1)
@@ -186,6 +186,7 @@ def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: in
         "fund_premiums": premiums,
         "fund_spending": spending,
         "fund_balance": premiums - spending,
+        "fund_reserve_end": fund_reserve_start + premiums - spending,
         "community_surplus": total("budget") - total("budget_claims"),  # 结余 of the medical community
         "oop_per_capita": float(oop.sum() / residents * year),
         "oop_per_tertiary_outpatient_visit_resident": _share(oop[0, 3, 0], op_visits_scheme[3, 0]),

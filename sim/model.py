@@ -79,7 +79,8 @@ class TierFlowModel(mesa.Model):
         self.signing_start = (0, self.signed_count / max(self.people.n, 1))
         self.community_start = 0
         self.budget_start = 0
-        self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
+        self.snapshot_days: set[int] = set(self.changes)
         self._configure(params)
         if agents:
             for i in range(self.people.n):
@@ -88,6 +89,7 @@ class TierFlowModel(mesa.Model):
                 FACILITY_CLASSES[tier](self, f)
         self.plan: list[Callable[[], None]] = [
             self.start_recording,        # day 0: the warm-up ends, accounts start from zero
+            self.take_snapshot,          # per-person totals at the start of a period (policy days)
             self.apply_policy_changes,   # dated changes in the scenario take effect
             self.new_insurance_year,     # deductibles and caps reset each 365 days
             self.sign_residents,         # family doctors sign residents toward the target
@@ -135,9 +137,10 @@ class TierFlowModel(mesa.Model):
         if self.day >= self.params.days:
             self.running = False
 
-    def run(self) -> "TierFlowModel":
-        """Run every day of the scenario."""
-        while self.day < self.params.days:
+    def run(self, until: int | None = None) -> "TierFlowModel":
+        """Run every day of the scenario, or up to (not including) day `until`."""
+        end = self.params.days if until is None else min(until, self.params.days)
+        while self.day < end:
             self.step()
         return self
 
@@ -153,13 +156,23 @@ class TierFlowModel(mesa.Model):
         self.fac.visits[:] = 0
         self.fac.admissions[:] = 0
 
+    def take_snapshot(self) -> None:
+        """Keep per-person totals at the start of a period, for that period's indicators."""
+        if self.day in self.snapshot_days and self.day > 0:
+            self.snapshots[self.day] = (self.people.oop.copy(), self.people.ooc_inpatient_fund.copy())
+
+    def keep_totals_from(self, day: int) -> None:
+        """Ask for a period to start on `day` (before the run reaches it), see `summary_between`."""
+        if day < self.day:
+            raise ValueError(f"day {day} has passed (the model is on day {self.day})")
+        self.snapshot_days.add(day)
+
     def apply_policy_changes(self) -> None:
         """Switch to the parameters of a dated change (a policy shock)."""
         if self.day not in self.changes:
             return
         label, new = self.changes[self.day]
         old = self.params
-        self.snapshots[self.day] = (self.people.oop.copy(), self.people.ooc_inpatient_fund.copy())
         if old.signing != new.signing:
             self.signing_start = (self.day, self.signed_count / max(self.people.n, 1))
         if new.medical_community.enabled and not old.medical_community.enabled:
@@ -327,20 +340,26 @@ class TierFlowModel(mesa.Model):
 
     def summary(self) -> dict:
         """Indicators for the whole run, and before/after the first dated change."""
-        daily = self.daily()
-        residents = self.people.n * self.params.scale
         days_run = self.day
-        out = summarise(daily, self._persons(0, days_run), residents, 0, days_run)
+        out = self.summary_between(0, days_run)
         first = self.timeline.first_change_day
         if first is not None and 0 < first < days_run:
-            out["periods"] = {
-                "before": summarise(daily, self._persons(0, first), residents, 0, first),
-                "after": summarise(daily, self._persons(first, days_run), residents, first, days_run),
-            }
-        out["fund_reserve_end"] = self.timeline.base.insurance.initial_fund_balance + out["fund_balance"]
-        out["coordinates"] = self.world.coordinates
+            out["periods"] = {"before": self.summary_between(0, first),
+                              "after": self.summary_between(first, days_run)}
         out["changes"] = [{"day": d, "label": label} for d, label in self.change_log]
         return out
+
+    def summary_between(self, start: int, end: int) -> dict:
+        """Indicators over days [start, end) of what has run; a period must start on day 0, a
+        policy day, or a day asked for with `keep_totals_from` before the run reached it."""
+        if start > 0 and start not in self.snapshots:
+            raise ValueError(f"no per-person totals kept for day {start}: call keep_totals_from({start}) first")
+        daily = self.daily()
+        reserve = self.timeline.base.insurance.initial_fund_balance + float(
+            daily["premiums"][:start].sum() - daily["settlement"][:start].sum()
+            - sum(daily[c][:start].sum() for c in daily if c.startswith("reimbursed_")))
+        return summarise(daily, self._persons(start, end), self.people.n * self.params.scale, start, end,
+                         fund_reserve_start=reserve)
 
     def _persons(self, start: int, end: int) -> PersonTotals:
         ppl = self.people

@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -87,13 +89,27 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+@functools.cache
+def code_version() -> str:
+    """TierFlow's version and, in a git checkout, its commit (marked `+dirty` with local edits)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+{commit}" + ("+dirty" if dirty else "")
+
+
 def manifest(seed: int, wall_seconds: float, sources: list[str], overrides: list[str], **extra) -> dict:
     """Provenance of a run: what ran, with what, how long it took."""
     import mesa
     import networkx
 
     return {
-        "tierflow_version": __version__, "seed": seed, "command": " ".join(sys.argv),
+        "tierflow_version": code_version(), "seed": seed, "command": " ".join(sys.argv),
         "wall_seconds": round(wall_seconds, 3), "sources": sources, "overrides": overrides,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "python": platform.python_version(),
         "numpy": np.__version__, "mesa": mesa.__version__, "networkx": networkx.__version__, **extra,

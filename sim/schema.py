@@ -201,9 +201,12 @@ class TierPreference(Strict):
     township: float = F(0.2, -20, 20, unit="utility", doc="constant for township health centres")
     county: float = F(1.7, -20, 20, unit="utility", doc="constant for county hospitals")
     tertiary: float = F(0.8, -20, 20, unit="utility", doc="constant for tertiary hospitals")
+    tertiary_admission: float = F(0.0, -20, 20, unit="utility",
+                                  doc="extra constant for tertiary hospitals when the episode needs a bed "
+                                      "(admissions are sought differently from clinic visits)")
     employee_hospital_bonus: float = F(0.3, -10, 10, unit="utility",
                                        doc="extra preference of employee-insured people for county and tertiary hospitals",
-                                       source="Yang 2024: employee-insured OR 5.4 for a general hospital first")
+                                       source="assumption; Yang 2024 (OR 5.4) validates it, see validate-model")
 
 
 class Choice(Strict):

@@ -52,14 +52,15 @@ def _with(data: dict, *edits: tuple[str, float]) -> dict:
 def travel_and_quality(data: dict, runs: list[TierFlowModel]) -> Check:
     """Jia 2020: travel weighs most for minor illness, doctor quality for severe illness.
 
-    Relative importance as in a DCE: each attribute's weight times its range across the
-    options a resident faces (travel hours; perceived quality across tiers), as a share.
+    Relative importance as in the DCE: each attribute's weight times the range of its levels
+    in the study's design: half an hour of travel (WTP was asked for cutting travel below 30
+    minutes) and the step from a junior grassroots doctor to a senior one (the gap between
+    residents' mean perceived quality of village clinics and of tertiary hospitals).
     """
     m = runs[0]
-    hours = np.where(m.world.choice >= 0, m.world.travel_minutes / 60.0, np.nan)
-    travel_range = float(np.average(np.nanmax(hours, 1) - np.nanmin(hours, 1), weights=m.world.set_population))
+    travel_range = 0.5
     trust = m.people.trust.mean(axis=0)
-    quality_range = float(trust.max() - trust.min())
+    quality_range = float(trust[3] - trust[0])
     shares = {}
     for i, sev in enumerate(SEVERITIES):
         t = m.coef.travel[i] * travel_range

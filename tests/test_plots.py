@@ -131,6 +131,7 @@ def test_network_draws_every_referral_route_on_the_map(policy):
 def test_network_of_a_csv_county_is_labelled_in_longitude_and_latitude(policy):
     run = copy.deepcopy(policy[0])
     run["scenario"]["world"]["files"] = {"facilities": "facilities.csv", "settlements": "settlements.csv"}
+    run["manifest"]["coordinates"] = "lonlat"  # what a CSV county's run records
     for table in ("facilities", "settlements"):
         t = run["tables"][table]
         t["x"] = [113.9 + x / 90 for x in t["x"]]

@@ -291,7 +291,12 @@ def fig_flow(run: dict, lang: str = "en") -> Figure:
 # ------------------------------------------------------------------- network
 
 def is_geographic(run: dict, x: np.ndarray, y: np.ndarray) -> bool:
-    """True when positions are longitude/latitude (a county loaded from CSV files), not km on a plane."""
+    """True when positions are longitude/latitude (a county loaded from CSV files), not km on a plane.
+
+    The run's manifest says which (`coordinates`); older runs are judged by their values."""
+    kind = run.get("manifest", {}).get("coordinates")
+    if kind is not None:
+        return kind == "lonlat"
     files = (run["scenario"].get("world") or {}).get("files")
     return bool(files) and bool(np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90))
 
