@@ -109,6 +109,7 @@ class Patient(mesa.Agent):
             oop = m.expected_bill[cls][code] - min(m.expected_paid[cls][code], cap_left)
             u = (coef.tier_constant[tier]
                  + (coef.employee_hospital_bonus if self.scheme == 1 and tier >= COUNTY else 0.0)
+                 + (coef.tertiary_admission if ep.inpatient and tier == TERTIARY else 0.0)
                  + coef.quality[sev] * self.trust[tier]
                  - coef.travel[sev] * hours
                  - coef.cost * math.log1p(max(oop, 0.0) / max(self.income / 365.0, 1.0))
