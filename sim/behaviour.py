@@ -12,7 +12,6 @@ import numpy as np
 
 from sim.schema import SEVERITIES, TIERS, Scenario
 
-MINOR, MODERATE, SEVERE, CRITICAL = range(4)
 FORGO = -1
 
 
@@ -151,8 +150,3 @@ def learn(trust: np.ndarray, outcome: np.ndarray, rate: float) -> np.ndarray:
 def expected_wait_hours(base_hours: np.ndarray, load: np.ndarray, backlog_days: np.ndarray) -> np.ndarray:
     """Expected wait: base x 1/(1 - load) as a queue fills (load capped at 0.95) + 8 h per day of backlog."""
     return base_hours / (1.0 - np.minimum(load, 0.95)) + 8.0 * backlog_days
-
-
-def severity_name(code: int) -> str:
-    """Name of a severity code."""
-    return SEVERITIES[code]

@@ -56,7 +56,6 @@ class Care:
         self.option_hours = world.travel_minutes.astype(np.float64) / 60.0
         self.option_in_county = world.fac_in_county[self.option_facility]
         self.option_code = self.option_tier * 2 + self.option_in_county  # kind of option: tier x in county
-        self.quality_offset_matters = bool(np.any(model.fac.quality_offset))
         self.own_mask = np.zeros(world.choice.shape, dtype=bool)
         self.own_mask[:, :2] = self.option_exists[:, :2]  # own clinic and own township centre
         self.first_county = int(np.flatnonzero(world.fac_tier == COUNTY)[0]) if (world.fac_tier == COUNTY).any() else -1
@@ -66,6 +65,7 @@ class Care:
         m = self.m
         self.rates = rate_table(m.rules)
         self.option_has_beds = m.fac.beds[self.option_facility] > 0
+        self.quality_offset_matters = bool(np.any(m.fac.quality_offset))
         self.tier_caps = bool((m.rules.tier_cap < NO_CAP).any())
         self.expected_bill, self.expected_paid = self.expected_tables()
 
@@ -333,11 +333,17 @@ class Care:
             m.ledger.add("followups_grassroots", len(grassroots))
             down = m.params.referral.downward
             if down.enabled:
-                at_hospital = fu.person[fu_tier >= COUNTY]
-                sent = at_hospital[rng.random(len(at_hospital)) < down.chronic * m.down_boost]
+                at_hospital = fu_tier >= COUNTY
+                go = rng.random(int(at_hospital.sum())) < down.chronic * m.down_boost
+                sent = fu.person[at_hospital][go]
                 m.ledger.add("referrals_down_chronic", len(sent))
+                home = m.world.own_village_clinic[m.people.settlement[sent].astype(np.int64)]
+                self.count_referrals(fu.facility[at_hospital][go][home >= 0], home[home >= 0])
                 # The specialist hands the patient back: their family doctor gains their trust.
-                m.people.trust[sent, VILLAGE] = learn(m.people.trust[sent, VILLAGE], 1.0, 0.5)
+                sent = np.unique(sent)
+                old = m.people.trust[sent, VILLAGE]
+                m.people.trust[sent, VILLAGE] = learn(old, 1.0, 0.5)
+                m.trust_sum[VILLAGE] += float((m.people.trust[sent, VILLAGE] - old).sum())
 
     def admit(self, eps: Batch, rng: np.random.Generator, rehab: bool = False) -> None:
         """Admit episodes to a bed: bill, count, and book the discharge."""
@@ -443,7 +449,9 @@ class Care:
         t = m.params.behaviour.trust
         satisfied = rng.random(len(person)) < m.fac.quality[facility]
         outcome = experience(satisfied, waited, referred_on, t.waiting_penalty, t.referred_outcome)
-        old = m.people.trust[person, tier]
-        new = learn(old, outcome, t.learning_rate)
-        m.people.trust[person, tier] = new
-        add_counts(m.trust_sum, tier, new - old)
+        for rows in unique_rounds(person, self.scratch):  # a person's second visit today learns from the first
+            p, k = person[rows], tier[rows]
+            old = m.people.trust[p, k]
+            new = learn(old, outcome[rows], t.learning_rate)
+            m.people.trust[p, k] = new
+            add_counts(m.trust_sum, k, new - old)

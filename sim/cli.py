@@ -14,11 +14,10 @@ import argparse
 import importlib
 import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.metrics import HEADLINE, format_indicator
+from sim.metrics import HEADLINE, display_width, format_indicator
 from sim.scenario import ScenarioError, Timeline, load
 
 EXIT_BAD_INPUT = 2
@@ -48,10 +47,6 @@ def summary_table(summary: dict) -> str:
         lines.append(label + pad + "".join(f"{format_indicator(c[key], kind):>17}" for c in cols))
     return "\n".join(lines)
 
-
-def display_width(text: str) -> int:
-    """Columns a string takes in a terminal (Chinese characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en") -> Path:

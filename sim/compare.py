@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.experiment import ReplicationStore, Task, replication_seeds, slug, timeline_data
-from sim.metrics import HEADLINE
+from sim.metrics import HEADLINE, display_width, format_difference, format_mean
 from sim.scenario import Problem, ScenarioError, Timeline, load
 from sim.stats import Interval, interval, t_quantile
-from sim.study import (INTERVAL_HEADER, add_experiment_options, check_indicators, check_workers, format_difference,
-                       format_mean, interval_row, parse_reps, parse_window, require, scenario_fingerprint,
+from sim.study import (INTERVAL_HEADER, add_experiment_options, check_indicators, check_workers,
+                       interval_row, parse_reps, parse_window, require, scenario_fingerprint,
                        start_session, usage_error, write_csv_atomic)
 
 AUTO_FIRST_BATCH = 10
@@ -275,7 +275,6 @@ def comparison_table(folder: Path) -> str:
     """The headline indicators: each scenario's mean ± half-width, each policy's paired difference [95% CI]."""
     import json
 
-    from sim.cli import display_width
 
     spec = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
     means = {(r["scenario"], r["indicator"]): r for r in read_rows(folder / "indicators.csv")}

@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.executors import Pool, Progress
 from sim.metrics import COLUMNS, PersonTotals, summarise
-from sim.results import atomic_folder, code_version, write_json
+from sim.results import atomic_folder, code_version, write_daily, write_json
 from sim.scenario import Timeline, load
 from sim.schema import Scenario
 
@@ -181,12 +181,6 @@ def indicator_names() -> list[str]:
 
 # ------------------------------------------------------------------ storage
 
-def exact(value: float) -> str:
-    """A number as text that reads back to the same float (integers without a decimal point)."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-
-
 class ReplicationStore:
     """Finished replications under `folder/runs/<scenario>/rep-NNNN/`, each written atomically."""
 
@@ -208,7 +202,7 @@ class ReplicationStore:
         with atomic_folder(final) as tmp:
             write_json(tmp / "summary.json", result.summary)
             if result.daily is not None:
-                write_exact_daily(tmp / "daily.csv", result.daily)
+                write_daily(tmp / "daily.csv", result.daily)
             write_json(tmp / "replication.json", meta)  # written last: marks the replication complete
 
     def load(self, task: Task) -> Result | None:
@@ -236,17 +230,6 @@ class ReplicationStore:
         if self.root.exists():
             for tmp in self.root.glob("*/.*.tmp-*"):
                 shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_exact_daily(path: Path, daily: dict[str, np.ndarray]) -> None:
-    """Daily columns as CSV, every number exact."""
-    names = list(daily)
-    columns = [daily[n] for n in names]
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(names)
-        for i in range(len(columns[0])):
-            writer.writerow([exact(c[i]) for c in columns])
 
 
 def slug(name: str) -> str:

@@ -7,6 +7,8 @@ about files or screens.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
 from itertools import product
 
@@ -83,7 +85,7 @@ class Ledger:
         sl = GROUP_SLICE[group]
         size = sl.stop - sl.start
         if len(index):
-            self.rows[self.day, sl] += np.bincount(index, weights=weights, minlength=size)[:size] * self.scale
+            self.rows[self.day, sl] += np.bincount(index, weights=weights, minlength=size) * self.scale
 
     def add(self, column: str, value: float) -> None:
         """Add a scaled count or amount to one column."""
@@ -241,3 +243,36 @@ def format_indicator(value: float, kind: str) -> str:
     if kind == "int":
         return f"{value:,.0f}"
     return f"{value:,.{kind[-1]}f}"
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _display(value: float, kind: str) -> tuple[float, int, str]:
+    """A value in display units for a HEADLINE format kind: (number, decimals, unit)."""
+    if kind == "pct":
+        return value * 100, 2, "%"
+    if kind == "money":
+        return value / 1e6, 2, " M"
+    if kind == "int":
+        return value, 0, ""
+    return value, int(kind[-1]) + 1, ""
+
+
+def format_mean(mean: float, half_width: float, kind: str) -> str:
+    """`67.40% ±0.09`: a mean and its 95% half-width, in the indicator's units."""
+    m, d, unit = _display(mean, kind)
+    return f"{m:,.{d}f}{unit} ±{_display(half_width, kind)[0]:,.{d}f}"
+
+
+def format_difference(diff: float, low: float, high: float, kind: str) -> str:
+    """`+0.31 pp [+0.12, +0.50]`: a difference and its 95% interval (shares in percentage points)."""
+    x, d, unit = _display(diff, kind)
+    unit = " pp" if kind == "pct" else unit
+    lo, hi = _display(low, kind)[0], _display(high, kind)[0]
+    half = (hi - lo) / 2
+    if half > 0 and math.isfinite(half):  # enough decimals to see the interval (at most 3 more)
+        d = max(d, min(d + 3, math.ceil(-math.log10(half))))
+    return f"{x:+,.{d}f}{unit} [{lo:+,.{d}f}, {hi:+,.{d}f}]"

@@ -20,12 +20,11 @@ from sim.behaviour import ChoiceCoefficients
 from sim.care import Care
 from sim.facilities import Facilities
 from sim.insurance import Rules
-from sim.metrics import COLUMNS, GROUP_SLICE, INDEX, Ledger, PersonTotals, summarise
+from sim.metrics import COLUMNS, GROUP_SLICE, INDEX, Ledger, PersonTotals, group, summarise
 from sim.onset import MANAGED_WINDOW, Onset
 from sim.population import signing_weights
-from sim.scenario import Timeline
-from sim.schema import SEVERITIES, TIERS, Scenario
-from sim.world import World, synthesise
+from sim.schema import SEVERITIES, TIERS, Scenario, Timeline
+from sim.world import World, build_world
 
 # Independent random streams, one per purpose and day: a policy that changes choices
 # leaves the same people falling ill on the same days (common random numbers).
@@ -40,7 +39,7 @@ class Streams:
 
     def __init__(self, seed: int):
         self.seed = seed
-        self.key = int(np.random.SeedSequence(seed).generate_state(2, np.uint64).view(np.uint64)[0])
+        self.key = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
 
     def get(self, purpose: str, day: int | None = SETUP) -> np.random.Generator:
         """The generator for one purpose on one day (no day: building the model)."""
@@ -55,6 +54,9 @@ class TierFlowModel(mesa.Model):
     def __init__(self, timeline: Timeline | Scenario, world: World | None = None, agents: bool = True):
         """Build the county, its residents and providers. `agents=False` skips Mesa agents (tests)."""
         if isinstance(timeline, Scenario):
+            if timeline.changes:
+                raise ValueError("a scenario with dated changes must be loaded with sim.scenario.load(), "
+                                 "which validates each change")
             timeline = Timeline(base=timeline)
         params = timeline.base
         super().__init__(rng=params.seed)
@@ -173,11 +175,14 @@ class TierFlowModel(mesa.Model):
             return
         label, new = self.changes[self.day]
         old = self.params
-        if old.signing != new.signing:
+        if (old.signing.target_rate, old.signing.ramp_days) != (new.signing.target_rate, new.signing.ramp_days):
             self.signing_start = (self.day, self.signed_count / max(self.people.n, 1))
         if new.medical_community.enabled and not old.medical_community.enabled:
             self.community_start = self.day
-        if old.medical_community.global_budget != new.medical_community.global_budget:
+        budget_terms = lambda p: (p.medical_community.enabled and p.medical_community.global_budget.enabled,  # noqa: E731
+                                  p.medical_community.global_budget.per_capita,
+                                  p.medical_community.global_budget.overspend_share)
+        if budget_terms(old) != budget_terms(new):
             self.settle_budget(force=True)
             self.budget_start = self.day
         self.params = new
@@ -210,7 +215,8 @@ class TierFlowModel(mesa.Model):
             cand = rng.integers(0, ppl.n, size=max(4 * (need - got), 64))
             w = signing_weights(self.params, ppl.band[cand], ppl.chronic[cand])
             cand = cand[(rng.random(len(cand)) * weight_max < w) & ~ppl.signed[cand]]
-            cand = np.unique(cand)[: need - got]
+            _, first = np.unique(cand, return_index=True)  # drop repeats, keep the random order
+            cand = cand[np.sort(first)][: need - got]
             ppl.signed[cand] = True
             # Signing brings untreated chronic patients into the family doctor's care.
             newly = cand[ppl.chronic[cand] & ~ppl.in_care[cand]]
@@ -288,8 +294,6 @@ class TierFlowModel(mesa.Model):
         today = self.day + self.warmup
         window = self.managed_by_day[max(today - MANAGED_WINDOW + 1, 0):today + 1].sum()
         led.set("chronic_managed_rate", window / max(self.chronic_count, 1))
-        if self.day % 30 == 0:  # resynchronise the running sums (duplicates in a day drift them slightly)
-            self.trust_sum = ppl.trust.sum(axis=0).astype(np.float64)
         for t, name in enumerate(TIERS):
             led.set(f"trust_{name}", self.trust_sum[t] / max(ppl.n, 1))
         led.day = min(led.day + 1, len(led.rows) - 1)
@@ -352,31 +356,27 @@ class TierFlowModel(mesa.Model):
     def summary_between(self, start: int, end: int) -> dict:
         """Indicators over days [start, end) of what has run; a period must start on day 0, a
         policy day, or a day asked for with `keep_totals_from` before the run reached it."""
-        if start > 0 and start not in self.snapshots:
-            raise ValueError(f"no per-person totals kept for day {start}: call keep_totals_from({start}) first")
         daily = self.daily()
         reserve = self.timeline.base.insurance.initial_fund_balance + float(
-            daily["premiums"][:start].sum() - daily["settlement"][:start].sum()
-            - sum(daily[c][:start].sum() for c in daily if c.startswith("reimbursed_")))
+            daily["premiums"][:start].sum() - daily["settlement"][:start].sum() - group(daily, "reimbursed", 0, start).sum())
         return summarise(daily, self._persons(start, end), self.people.n * self.params.scale, start, end,
                          fund_reserve_start=reserve)
 
     def _persons(self, start: int, end: int) -> PersonTotals:
         ppl = self.people
-        zero = (np.zeros_like(ppl.oop), np.zeros_like(ppl.ooc_inpatient_fund))
-        at = lambda day: zero if day == 0 else self.snapshots.get(day, (ppl.oop, ppl.ooc_inpatient_fund))  # noqa: E731
-        oop_end, ooc_end = (ppl.oop, ppl.ooc_inpatient_fund) if end >= self.day else at(end)
+
+        def at(day: int) -> tuple[np.ndarray, np.ndarray]:
+            if day == 0:
+                return np.zeros_like(ppl.oop), np.zeros_like(ppl.ooc_inpatient_fund)
+            if day >= self.day:
+                return ppl.oop, ppl.ooc_inpatient_fund
+            if day not in self.snapshots:
+                raise ValueError(f"no per-person totals kept for day {day}: call keep_totals_from({day}) first")
+            return self.snapshots[day]
+        oop_end, ooc_end = at(end)
         oop_start, ooc_start = at(start)
         inc = self.params.population.income
         return PersonTotals(oop=oop_end - oop_start, ooc_inpatient_fund=ooc_end - ooc_start,
                             capacity_to_pay=ppl.income * inc.capacity_to_pay_share,
                             catastrophic_threshold=inc.catastrophic_threshold, income_quintile=ppl.quintile,
                             scale=self.params.scale)
-
-
-def build_world(params: Scenario, rng: np.random.Generator) -> World:
-    """The scenario's county: from CSV files when given, else synthetic."""
-    if params.world.files is not None:
-        from sim.world_csv import load_world
-        return load_world(params.world)
-    return synthesise(params.world, rng)

@@ -16,7 +16,7 @@ from sim.world import World
 RESIDENT, EMPLOYEE = 0, 1
 BAND_EDGES = (0, 15, 45, 60, 75, 100)  # age bands of sim.schema.AGE_BANDS
 OLDER_BANDS = (3, 4)                   # 60+
-NEVER = np.int16(-10_000)              # "no follow-up yet" in last_followup
+NEVER = np.int32(-100_000)             # "no follow-up yet" in last_followup
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Population:
     quintile: np.ndarray      # uint8 income quintile in the county, 0 poorest .. 4 richest
     hypertension: np.ndarray  # bool
     diabetes: np.ndarray      # bool
+    chronic: np.ndarray       # bool: hypertension or diabetes (the 两慢病); fixed during a run
     signed: np.ndarray        # bool: has a signed family doctor
     in_care: np.ndarray       # bool: chronic patient under regular treatment (has follow-ups)
     trust: np.ndarray         # (n, 4) float32 perceived quality of each tier (0-1 scale)
@@ -38,18 +39,13 @@ class Population:
     deductible_paid: np.ndarray  # (n, 4) float32 outpatient deductible met this year, per tier
     reimbursed: np.ndarray       # (n, 2, 4) float32 pooled reimbursement this year, per setting and tier
     reimbursed_setting: np.ndarray  # (n, 2) float32 the same summed over tiers (for the annual caps)
-    last_followup: np.ndarray    # int16 day of the last grassroots chronic follow-up
+    last_followup: np.ndarray    # int32 day of the last grassroots chronic follow-up
     ooc_inpatient_fund: np.ndarray  # float32 fund spending on this person's out-of-county admissions
 
     @property
     def n(self) -> int:
         """Number of resident agents."""
         return len(self.age)
-
-    @property
-    def chronic(self) -> np.ndarray:
-        """Residents with hypertension or diabetes (the 两慢病)."""
-        return self.hypertension | self.diabetes
 
     def new_year(self) -> None:
         """Reset annual deductibles and caps (a new insurance year)."""
@@ -127,10 +123,10 @@ def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Po
     return Population(
         age=age, band=band, settlement=settlement, scheme=scheme, income=income.astype(np.float32),
         quintile=np.searchsorted(np.quantile(income, [0.2, 0.4, 0.6, 0.8]), income).astype(np.uint8),
-        hypertension=hypertension, diabetes=diabetes, signed=signed, in_care=in_care, trust=trust,
+        hypertension=hypertension, diabetes=diabetes, chronic=hypertension | diabetes, signed=signed, in_care=in_care, trust=trust,
         oop=np.zeros(n, np.float32), deductible_paid=np.zeros((n, 4), np.float32),
         reimbursed=np.zeros((n, 2, 4), np.float32), reimbursed_setting=np.zeros((n, 2), np.float32),
-        last_followup=np.full(n, NEVER, np.int16),
+        last_followup=np.full(n, NEVER, np.int32),
         ooc_inpatient_fund=np.zeros(n, np.float32))
 
 

@@ -33,10 +33,9 @@ from sim import __version__
 
 
 def format_value(value: float) -> str:
-    """Render a number compactly and deterministically (integers without a decimal point)."""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.10g}"
+    """A number as text that reads back to the same float (integers without a decimal point)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
 def write_daily(path: Path, daily: dict[str, np.ndarray]) -> None:

@@ -14,14 +14,14 @@ import functools
 import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.schema import FIXED_AT_START, Change, Scenario
+from sim.schema import FIXED_AT_START, Change, Scenario, Timeline  # noqa: F401 (Timeline re-exported)
 
 MAX_BYTES = 1_000_000
 MAX_ALIASES = 100
@@ -43,6 +43,7 @@ READ_AT_START = {
     ("behaviour", "chronic_in_care_share"): "a signing campaign (signing.target_rate): signing brings "
                                             "chronic patients into care",
     ("behaviour", "trust", "initial_sd"): "providers.quality (trust then follows experience)",
+    ("insurance", "initial_fund_balance"): "nothing: it is the reserve on day 0 (premiums and spending change it)",
 }
 
 Path_ = tuple[str | int, ...]
@@ -69,25 +70,6 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
-
-
-@dataclass
-class Timeline:
-    """The validated scenario and the parameter sets that take over on given days."""
-
-    base: Scenario
-    changes: list[tuple[int, str, Scenario]] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    overrides: list[str] = field(default_factory=list)
-
-    @property
-    def first_change_day(self) -> int | None:
-        """Day of the first dated change, or None."""
-        return self.changes[0][0] if self.changes else None
-
-    def resolved(self) -> dict[str, Any]:
-        """The fully resolved scenario as plain data (saved with each run)."""
-        return self.base.model_dump(mode="json")
 
 
 def show_path(path: Path_) -> str:

@@ -8,6 +8,7 @@ this module by `python run.py schema-doc`, so the reference cannot drift.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -564,3 +565,22 @@ class Scenario(Strict):
 
 
 FIXED_AT_START = ("name", "description", "seed", "days", "warmup_days", "scale", "world", "population", "changes")
+
+
+@dataclass
+class Timeline:
+    """The validated scenario and the parameter sets that take over on given days."""
+
+    base: Scenario
+    changes: list[tuple[int, str, Scenario]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+
+    @property
+    def first_change_day(self) -> int | None:
+        """Day of the first dated change, or None."""
+        return self.changes[0][0] if self.changes else None
+
+    def resolved(self) -> dict[str, Any]:
+        """The fully resolved scenario as plain data (saved with each run)."""
+        return self.base.model_dump(mode="json")

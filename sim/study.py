@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
 import time
@@ -21,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.executors import PoolError, Progress, open_pool
-from sim.experiment import (Outcome, ReplicationStore, Task, exact, indicator_names, run_tasks, slug,
-                            timeline_data, write_failures)
+from sim.experiment import (Outcome, ReplicationStore, Task, indicator_names, run_tasks, slug, timeline_data,
+                            write_failures)
+from sim.results import format_value as exact
 from sim.results import manifest, new_run_folder, write_json
 from sim.scenario import COMMAND_LINE, Problem, ScenarioError, Timeline, load, split_path
 
@@ -330,33 +330,3 @@ def interval_row(iv) -> list:
 
 
 INTERVAL_HEADER = ["n", "mean", "sd", "ci_low", "ci_high"]
-
-
-# ------------------------------------------------------------------ numbers for people
-
-def _display(value: float, kind: str) -> tuple[float, int, str]:
-    """A value in display units for a HEADLINE format kind: (number, decimals, unit)."""
-    if kind == "pct":
-        return value * 100, 2, "%"
-    if kind == "money":
-        return value / 1e6, 2, " M"
-    if kind == "int":
-        return value, 0, ""
-    return value, int(kind[-1]) + 1, ""
-
-
-def format_mean(mean: float, half_width: float, kind: str) -> str:
-    """`67.40% ±0.09`: a mean and its 95% half-width, in the indicator's units."""
-    m, d, unit = _display(mean, kind)
-    return f"{m:,.{d}f}{unit} ±{_display(half_width, kind)[0]:,.{d}f}"
-
-
-def format_difference(diff: float, low: float, high: float, kind: str) -> str:
-    """`+0.31 pp [+0.12, +0.50]`: a difference and its 95% interval (shares in percentage points)."""
-    x, d, unit = _display(diff, kind)
-    unit = " pp" if kind == "pct" else unit
-    lo, hi = _display(low, kind)[0], _display(high, kind)[0]
-    half = (hi - lo) / 2
-    if half > 0 and math.isfinite(half):  # enough decimals to see the interval (at most 3 more)
-        d = max(d, min(d + 3, math.ceil(-math.log10(half))))
-    return f"{x:+,.{d}f}{unit} [{lo:+,.{d}f}, {hi:+,.{d}f}]"

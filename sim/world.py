@@ -21,7 +21,6 @@ import numpy as np
 from sim.schema import TIERS, World as WorldSpec
 
 VILLAGE, TOWNSHIP, COUNTY, TERTIARY = range(4)
-GRASSROOTS = (VILLAGE, TOWNSHIP)  # 基层医疗卫生机构
 MIN_TRAVEL_MINUTES = 5.0
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 
@@ -69,10 +68,6 @@ class World:
     def population(self) -> int:
         """Residents in all settlements."""
         return int(self.set_population.sum())
-
-    def facilities_of(self, tier: int) -> np.ndarray:
-        """Indexes of the facilities of one tier."""
-        return np.flatnonzero(self.fac_tier == tier)
 
 
 def planar_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -282,3 +277,11 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
         set_township=np.asarray(set_township, dtype=np.int32), set_share_60_plus=set_share_60_plus,
         set_share_employee=set_share_employee, choice=choice, travel_minutes=minutes,
         own_township_centre=own_centre, own_village_clinic=own_village, graph=graph)
+
+
+def build_world(params, rng: np.random.Generator) -> World:
+    """The scenario's county: from its CSV files when it names them, else synthetic."""
+    if params.world.files is not None:
+        from sim.world_csv import load_world  # here: sim.world_csv builds on this module
+        return load_world(params.world)
+    return synthesise(params.world, rng)

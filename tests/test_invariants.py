@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim.metrics import group
+from sim.model import TierFlowModel
 from tests.conftest import run, small_scenario
 
 
@@ -80,3 +81,31 @@ def test_scale_factor_counts_are_scaled_back():
     scaled = run(small_scenario(population=40000, days=120, seed=2, scale=4)).summary()
     assert scaled["visits_per_capita"] == pytest.approx(full["visits_per_capita"], rel=0.05)
     assert scaled["admissions_per_100"] == pytest.approx(full["admissions_per_100"], rel=0.12)
+
+
+def test_daily_trust_columns_follow_the_residents(baseline_small):
+    m = baseline_small
+    d = m.daily()
+    for t, name in enumerate(("village", "township", "county", "tertiary")):
+        assert d[f"trust_{name}"][-1] == pytest.approx(float(m.people.trust[:, t].mean()), abs=1e-4)
+
+
+def test_signing_campaign_reaches_every_township_alike():
+    """Without priority weights, a campaign signs residents evenly across the county."""
+    m = run(small_scenario(population=8000, days=60, signing__target_rate=0.6, signing__ramp_days=30,
+                           signing__priority__age_60_plus=0.0, signing__priority__chronic=0.0))
+    township = m.world.set_township[m.people.settlement.astype(np.int64)]
+    rates = [m.people.signed[township == t].mean() for t in np.unique(township)]
+    assert max(rates) - min(rates) < 0.08
+
+
+def test_periods_need_their_totals_kept():
+    m = run(small_scenario(population=3000, days=40))
+    with pytest.raises(ValueError, match="keep_totals_from"):
+        m.summary_between(20, 40)
+    kept = TierFlowModel(small_scenario(population=3000, days=40), agents=False)
+    kept.keep_totals_from(20)
+    kept.run()
+    early = kept.summary_between(0, 20)
+    stopped = TierFlowModel(small_scenario(population=3000, days=40), agents=False).run(until=20)
+    assert early["catastrophic_share"] == stopped.summary_between(0, 20)["catastrophic_share"]

@@ -9,24 +9,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.metrics import summarise
-from tests.conftest import load_small, run
+from sim.model import TierFlowModel
+from tests.conftest import load_small
 
 SEEDS = (11, 12, 13)
 CHANGE = 183
 
 
-def _after(model):
-    return summarise(model.daily(), model._persons(CHANGE, model.day), model.people.n, CHANGE, model.day)
+def _run(name: str, seed: int) -> TierFlowModel:
+    model = TierFlowModel(load_small(name, seed=seed, population=30000), agents=False)
+    model.keep_totals_from(CHANGE)
+    return model.run()
 
 
 @pytest.fixture(scope="module")
 def pairs():
     out = []
     for seed in SEEDS:
-        policy = run(load_small("xinxiang_2025.yaml", seed=seed, population=30000))
-        base = run(load_small("baseline.yaml", seed=seed, population=30000))
-        out.append((_after(base), _after(policy), policy.summary()))
+        policy, base = _run("xinxiang_2025.yaml", seed), _run("baseline.yaml", seed)
+        out.append((base.summary_between(CHANGE, base.day), policy.summary_between(CHANGE, policy.day),
+                    policy.summary()))
     return out
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from sim.facilities import Facilities
-from sim.model import Streams, TierFlowModel, build_world
+from sim.model import Streams, TierFlowModel
+from sim.world import build_world
 from sim.population import synthesise as synthesise_population
 from sim.scenario import ScenarioError, load
 from sim.schema import Scenario, WorldFiles

@@ -57,7 +57,7 @@ def _out(folder: Path, name: str) -> Path:
 
 def draw_comparison(folder: Path) -> list[Path]:
     """Forest plot: each headline indicator's paired difference as % of the base mean, 95% CI, numbers beside."""
-    from sim.study import format_difference
+    from sim.metrics import format_difference
 
     folder = Path(folder)
     spec = _spec(folder, "comparison")
