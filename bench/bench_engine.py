@@ -34,11 +34,12 @@ def child(kind: str, population: int, scale: int, seed: int, agents: bool) -> di
     from bench.reference import ReferenceModel
     from sim.metrics import GROUP_SLICE
     from sim.model import TierFlowModel
-    from sim.schema import Scenario
-    from sim.scenario import Timeline
+    from sim.scenario import Timeline, load
 
-    scenario = Scenario.model_validate({"seed": seed, "scale": scale, "world": {
-        "population": population, "townships": max(10, population // 60_000), "villages_per_township": 30}})
+    # The calibrated baseline county, resized: about 3,300 residents per village, 60,000 per township.
+    scenario = load(ROOT / "scenarios" / "baseline.yaml", [
+        f"world.population={population}", f"scale={scale}", f"world.townships={max(10, population // 60_000)}",
+        "world.villages_per_township=30"], seed=seed).base
     started = time.perf_counter()  # imports done: both models pay for building the county and agents
     if kind == "engine":
         model = TierFlowModel(Timeline(scenario), agents=agents)

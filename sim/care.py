@@ -138,11 +138,22 @@ class Care:
             self.bills.append((eps, np.full(len(eps), setting), np.full(len(eps), waive)))
 
     def settle(self) -> None:
-        """Charge the day's bills in the order they arose."""
-        if self.bills:
-            eps = Batch.concat([b[0] for b in self.bills])
-            self.charge(eps, np.concatenate([b[1] for b in self.bills]), np.concatenate([b[2] for b in self.bills]))
-            self.bills = []
+        """Charge the day's bills, one per person: a second bill of the same day is settled the
+        next day (as a claim would be), so deductibles and caps see the first. On the last day
+        every bill is settled."""
+        if not self.bills:
+            return
+        eps = Batch.concat([b[0] for b in self.bills])
+        setting, waive = np.concatenate([b[1] for b in self.bills]), np.concatenate([b[2] for b in self.bills])
+        now = self.first_per_person(eps.person) if self.m.day < self.m.params.days - 1 else np.ones(len(eps), bool)
+        self.charge(eps.take(now), setting[now], waive[now])
+        self.bills = [(eps.take(~now), setting[~now], waive[~now])] if not now.all() else []
+
+    def first_per_person(self, person: np.ndarray) -> np.ndarray:
+        """Rows that are each person's first in this batch."""
+        rows = np.arange(len(person))
+        self.scratch[person[::-1]] = rows[::-1]  # the first occurrence is written last
+        return self.scratch[person] == rows
 
     def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray) -> None:
         """Bill episodes at their facility; update the fund, the patients and the ledger.
@@ -208,7 +219,7 @@ class Care:
         forgo = pick == FORGO
         m.ledger.add_by("forgone", outcome[forgo])
         m.ledger.add_by("forgone_quintile", ppl.quintile[p[forgo]])
-        self.followup_missed(eps.take(forgo & eps.chronic))
+        self.followup_missed(p[forgo & eps.chronic])
         went = eps.take(~forgo)
         chosen = self.options[s[~forgo], pick[~forgo]]
         first = m.fac.tier[chosen].astype(np.int8)
@@ -327,7 +338,9 @@ class Care:
         fu = eps.take(eps.chronic)
         if len(fu):
             fu_tier = m.fac.tier[fu.facility]
-            m.onset.schedule(fu.person, m.day + self.supply_days(m.people.signed[fu.person], fu_tier))
+            long_rx = m.people.signed[fu.person] & (fu_tier <= TOWNSHIP)  # see supply_days
+            m.onset.schedule(fu.person[long_rx], m.day + m.params.signing.benefits.long_prescription_days)
+            m.onset.schedule(fu.person[~long_rx], m.day + m.params.behaviour.chronic_followup_days)
             grassroots = fu.person[fu_tier <= TOWNSHIP]
             m.mark_managed(grassroots)
             m.ledger.add("followups_grassroots", len(grassroots))
@@ -382,11 +395,13 @@ class Care:
         if not down.enabled:
             return
         tier = m.fac.tier[facility]
-        prob = np.select([tier == COUNTY, tier == TERTIARY], [down.county, down.tertiary], 0.0) * m.down_boost
+        prob = np.array([0.0, 0.0, down.county, down.tertiary])[tier] * m.down_boost
         go = ~rehab & (rng.random(len(person)) < prob)
         target = np.where(tier == TERTIARY, self.first_county,
                           m.world.own_township_centre[m.people.settlement[person].astype(np.int64)])
         go &= target >= 0
+        if not go.any():
+            return
         cand = Batch.new(person[go], severity[go], np.ones(int(go.sum()), bool), np.zeros(int(go.sum()), bool))
         cand = cand.replace(facility=target[go], referred=np.ones(len(cand), bool), stage=np.full(len(cand), BED))
         free = m.fac.beds - m.fac.occupied
@@ -423,15 +438,14 @@ class Care:
         gone = eps.take(quit_)
         m.ledger.add_by("reneged", np.where(gone.chronic, CHRONIC, gone.severity))
         m.ledger.add_by("forgone_quintile", m.people.quintile[gone.person])
-        self.followup_missed(gone.take(gone.chronic))
+        self.followup_missed(gone.person[gone.chronic])
         stay = eps.take(~quit_)
         m.ledger.add_by("wait_days", m.fac.tier[stay.facility])
         self.queue = stay.replace(waited=stay.waited + 1)
 
-    def followup_missed(self, eps: Batch) -> None:
-        """A chronic patient who skipped a follow-up tries again after a month."""
-        if len(eps):
-            self.m.onset.schedule(eps.person, self.m.day + self.m.params.behaviour.chronic_followup_days)
+    def followup_missed(self, person: np.ndarray) -> None:
+        """Chronic patients who skipped a follow-up try again after a month."""
+        self.m.onset.schedule(person, self.m.day + self.m.params.behaviour.chronic_followup_days)
 
     def experience_later(self, eps: Batch, referred_on: bool) -> None:
         """Queue experiences; `learn` updates trust for all of the day's visits at once."""
@@ -439,17 +453,20 @@ class Care:
             self.experiences.append((eps.person, eps.facility, eps.waited > 0, np.full(len(eps), referred_on)))
 
     def learn(self, rng: np.random.Generator) -> None:
-        """Update trust in the tiers experienced today."""
+        """Update trust from today's experiences, one per person (a second is learned the next
+        day; on the last day, all in turn)."""
         m = self.m
         if not self.experiences:
             return
         person, facility, waited, referred_on = (np.concatenate(x) for x in zip(*self.experiences))
-        self.experiences = []
+        now = self.first_per_person(person) if m.day < m.params.days - 1 else np.ones(len(person), bool)
+        self.experiences = [(person[~now], facility[~now], waited[~now], referred_on[~now])] if not now.all() else []
+        person, facility, waited, referred_on = person[now], facility[now], waited[now], referred_on[now]
         tier = m.fac.tier[facility]
         t = m.params.behaviour.trust
         satisfied = rng.random(len(person)) < m.fac.quality[facility]
         outcome = experience(satisfied, waited, referred_on, t.waiting_penalty, t.referred_outcome)
-        for rows in unique_rounds(person, self.scratch):  # a person's second visit today learns from the first
+        for rows in unique_rounds(person, self.scratch):
             p, k = person[rows], tier[rows]
             old = m.people.trust[p, k]
             new = learn(old, outcome[rows], t.learning_rate)

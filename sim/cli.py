@@ -61,6 +61,9 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
         print(f"TierFlow · {base.name} · {base.world.population:,} residents · {base.days} days · "
               f"seed {base.seed}" + (f" · 1 agent = {base.scale} residents" if base.scale > 1 else ""))
     model = TierFlowModel(timeline)
+    if not quiet:
+        for warning in model.scale_warnings():
+            print(f"note: {warning}")
     model.run()
     summary = model.summary()
     wall = time.perf_counter() - started

@@ -54,6 +54,9 @@ class Onset:
         """Put chronic follow-ups in the calendar."""
         if len(person) == 0:
             return
+        if np.ndim(day) == 0:  # one day for all: the usual case
+            self.calendar[int(day)].append(person)
+            return
         day = np.asarray(day, dtype=np.int64)
         days = np.unique(day)
         if len(days) == 1:  # the usual case: one supply length
