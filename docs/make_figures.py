@@ -7,7 +7,7 @@ Runs scenarios/baseline.yaml and scenarios/xinxiang_2025.yaml with the command l
 size, their own seeds), draws the key figures from the saved run folders into
 docs/figures/*.png (palette PNGs, small enough to commit), takes a screenshot of the
 classroom dashboard when Debian's Chromium and the [dashboard] extra are installed, and
-writes docs/readme_figures.md, whose sentences quote the findings the figures state.
+writes docs/figures.md, whose sentences quote the findings the figures state.
 Run it again after recalibrating the model.
 """
 
@@ -39,8 +39,8 @@ KEY_FIGURES = (("xinxiang_2025", "visit_shares"), ("xinxiang_2025", "flow"), ("b
                ("xinxiang_2025", "fund"), ("xinxiang_2025", "burden"))
 
 SECTION = """\
-<!-- Written by docs/make_figures.py for the README (image paths are relative to the repository
-root); run it again after changing the model, rather than editing this text. -->
+<!-- Written by docs/make_figures.py (image paths are relative to docs/); run it again after
+changing the model, rather than editing this text. -->
 
 ## What the figures show
 
@@ -52,35 +52,35 @@ centres blue, county hospitals orange, tertiary hospitals red), and a title that
 run shows. The figures below come from the shipped scenarios at full size ({residents} residents,
 one year, their own seeds); `python docs/make_figures.py` regenerates them.
 
-**Where visits happen** ([scenarios/xinxiang_2025.yaml](scenarios/xinxiang_2025.yaml)).
+**Where visits happen** ([scenarios/xinxiang_2025.yaml](../scenarios/xinxiang_2025.yaml)).
 The share of visits at each tier, week by week; the dashed line is the day the policy starts
 (tertiary outpatient pooling switched off for resident insurance). The lower panel is the
 official indicator 基层诊疗人次占比, the grassroots share of in-county visits, with its mean
 before and after. In this run: *{visit_shares}*.
 
-![Visit shares by tier, Xinxiang 2025](docs/figures/xinxiang_2025_visit_shares.png)
+![Visit shares by tier, Xinxiang 2025](figures/xinxiang_2025_visit_shares.png)
 
 **Where care begins and where it ends.** Each band is a set of care episodes, from the tier
 of first contact (left) to the tier that finally treated them (right). Episodes that start at a
 county or tertiary hospital bypassed the grassroots; bands that change level were referred on.
 *{flow}*.
 
-![Flow from first contact to treatment](docs/figures/xinxiang_2025_flow.png)
+![Flow from first contact to treatment](figures/xinxiang_2025_flow.png)
 
-**The referral network on the county map** ([scenarios/baseline.yaml](scenarios/baseline.yaml)).
+**The referral network on the county map** ([scenarios/baseline.yaml](../scenarios/baseline.yaml)).
 Village clinics, township health centres and the county hospital at their places (km from the
 county seat; longitude and latitude for a county loaded from CSV files), sized by visits and
 admissions; arrows are referrals, as wide as their number (upward in the referring tier's colour,
 downward in purple). Hospitals outside the county stand in the right-hand column with their
 distance. *{network}*.
 
-![Referral network, baseline county](docs/figures/baseline_network.png)
+![Referral network, baseline county](figures/baseline_network.png)
 
 **The insurance fund.** Pooled fund spending per month by tier, the out-of-county tertiary
 hospitals hatched (siphoning of money, 虹吸效应), against premiums; below, the fund's running
 balance. *{fund}*.
 
-![Insurance fund by tier and balance](docs/figures/xinxiang_2025_fund.png)
+![Insurance fund by tier and balance](figures/xinxiang_2025_fund.png)
 
 **Who bears the cost.** Out-of-pocket spending and care forgone (not sought, or abandoned while
 waiting) by income fifth and by severity, before and after the policy: the collateral harm
@@ -88,7 +88,7 @@ waiting) by income fifth and by severity, before and after the policy: the colla
 (deductibles and caps reset each insurance year) and by chance: for a policy's effect, compare it
 with the baseline on the same seeds over replications.
 
-![Out-of-pocket and care forgone by income and severity](docs/figures/xinxiang_2025_burden.png)
+![Out-of-pocket and care forgone by income and severity](figures/xinxiang_2025_burden.png)
 
 ## A report to email
 
@@ -204,10 +204,10 @@ def main() -> None:
     if not args.no_dashboard and dashboard_screenshot(shot):
         print(f"{shot.relative_to(ROOT)}  {shot.stat().st_size / 1024:,.0f} KB")
     image = ("\n![The classroom dashboard after twelve weeks, the medical community switched on in week six]"
-             "(docs/figures/dashboard.png)\n") if shot.exists() else ""
+             "(figures/dashboard.png)\n") if shot.exists() else ""
     text = SECTION.format(residents=f"{residents:,}", dashboard_image=image, **findings)
-    (ROOT / "docs" / "readme_figures.md").write_text(text, encoding="utf-8")
-    print("docs/readme_figures.md")
+    (ROOT / "docs" / "figures.md").write_text(text, encoding="utf-8")
+    print("docs/figures.md")
 
 
 if __name__ == "__main__":

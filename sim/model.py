@@ -28,6 +28,7 @@ from sim.world import World, build_world
 
 # Independent random streams, one per purpose and day: a policy that changes choices
 # leaves the same people falling ill on the same days (common random numbers).
+TRUST_COLUMNS = [INDEX[f"trust_{t}"] for t in TIERS]
 STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge")
 
 
@@ -39,13 +40,25 @@ class Streams:
 
     def __init__(self, seed: int):
         self.seed = seed
-        self.key = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+        self.key = np.array([np.random.SeedSequence(seed).generate_state(1, np.uint64)[0], 0], dtype=np.uint64)
+        self.generators: dict[str, np.random.Generator] = {}
 
     def get(self, purpose: str, day: int | None = SETUP) -> np.random.Generator:
-        """The generator for one purpose on one day (no day: building the model)."""
-        key = 0 if day is None else day + self.DAY_OFFSET
-        # Philox is counter-based: each (purpose, day) counter is an independent stream, cheap to open.
-        return np.random.Generator(np.random.Philox(key=self.key, counter=[0, 0, STREAMS.index(purpose), key]))
+        """The generator for one purpose on one day (no day: building the model).
+
+        Philox is counter-based: each (purpose, day) counter starts an independent stream. One
+        generator per purpose is moved to the day's counter (cheaper than opening a new one),
+        so a purpose's generator from an earlier day must not be used again.
+        """
+        counter = np.array([0, 0, STREAMS.index(purpose), 0 if day is None else day + self.DAY_OFFSET], np.uint64)
+        gen = self.generators.get(purpose)
+        if gen is None:
+            gen = self.generators[purpose] = np.random.Generator(np.random.Philox(key=self.key, counter=counter))
+        else:
+            bits = gen.bit_generator
+            bits.state = {"bit_generator": "Philox", "state": {"counter": counter, "key": self.key},
+                          "buffer": bits.state["buffer"], "buffer_pos": 4, "has_uint32": 0, "uinteger": 0}
+        return gen
 
 
 class TierFlowModel(mesa.Model):
@@ -119,6 +132,7 @@ class TierFlowModel(mesa.Model):
             "drug_cost": pv.chronic_drug_cost_per_day,
         }
         self.rules = Rules.from_scenario(params)
+        self.daily_premiums = float(self.enrolled @ self.rules.premium) / 365.0
         self.coef = ChoiceCoefficients.from_scenario(params)
         self.fac.configure(params)
         self.onset.configure(params)
@@ -283,10 +297,10 @@ class TierFlowModel(mesa.Model):
     def close_day(self) -> None:
         """Premiums, states and the day's row."""
         ppl, led = self.people, self.ledger
-        led.add("premiums", float(self.enrolled @ self.rules.premium) / 365.0)
-        led.set_group("capacity", np.bincount(self.fac.tier, weights=self.fac.capacity, minlength=4))
-        led.set_group("beds", np.bincount(self.fac.tier, weights=self.fac.beds, minlength=4))
-        led.set_group("beds_occupied", np.bincount(self.fac.tier, weights=self.fac.occupied, minlength=4))
+        led.add("premiums", self.daily_premiums)
+        led.set_group("capacity", self.tier_totals(self.fac.capacity))
+        led.set_group("beds", self.tier_totals(self.fac.beds))
+        led.set_group("beds_occupied", self.tier_totals(self.fac.occupied))
         queue = self.care.queue
         led.set("queue_outpatient", float((queue.stage == 0).sum()), scaled=True)
         led.set("queue_admission", float((queue.stage == 1).sum()), scaled=True)
@@ -294,11 +308,14 @@ class TierFlowModel(mesa.Model):
         today = self.day + self.warmup
         window = self.managed_by_day[max(today - MANAGED_WINDOW + 1, 0):today + 1].sum()
         led.set("chronic_managed_rate", window / max(self.chronic_count, 1))
-        for t, name in enumerate(TIERS):
-            led.set(f"trust_{name}", self.trust_sum[t] / max(ppl.n, 1))
+        led.row[TRUST_COLUMNS] = self.trust_sum / max(ppl.n, 1)
         led.day = min(led.day + 1, len(led.rows) - 1)
 
     # ------------------------------------------------------------ bookkeeping
+
+    def tier_totals(self, per_facility: np.ndarray) -> np.ndarray:
+        """Sum a facility array by tier."""
+        return np.bincount(self.fac.tier, weights=per_facility, minlength=4)
 
     def mark_managed(self, person: np.ndarray) -> None:
         """Record a grassroots chronic follow-up today (chronic disease management)."""

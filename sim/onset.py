@@ -81,7 +81,7 @@ class Onset:
         ppl = self.people
         chronic = ppl.chronic[acute]
         managed = ppl.last_followup[acute] >= day - MANAGED_WINDOW
-        odds = np.where(np.isin(ppl.band[acute], OLDER_BANDS), self.older_multiplier, 1.0)
+        odds = np.where(ppl.band[acute] >= min(OLDER_BANDS), self.older_multiplier, 1.0)
         odds = odds * np.where(chronic & ~managed, self.unmanaged_multiplier, 1.0)
         odds = odds * np.where(chronic & ppl.signed[acute], 1.0 - self.signed_reduction, 1.0)
         u = rng.random((2, len(acute)))
@@ -90,7 +90,6 @@ class Onset:
         due = self.calendar.pop(day, [])
         followups = np.concatenate(due) if due else np.zeros(0, np.int64)
         n_f = len(followups)
-        return Batch.concat([
-            Batch.new(acute, severity, inpatient, np.zeros(len(acute), bool)),
-            Batch.new(followups, np.zeros(n_f, np.int8), np.zeros(n_f, bool), np.ones(n_f, bool)),
-        ])
+        return Batch.new(np.concatenate([acute, followups]), np.concatenate([severity, np.zeros(n_f, np.int8)]),
+                         np.concatenate([inpatient, np.zeros(n_f, bool)]),
+                         np.arange(len(acute) + n_f) >= len(acute))  # the follow-ups come last
