@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.schema import FIXED_AT_START, Change, Scenario, Timeline  # noqa: F401 (Timeline re-exported)
+from sim.schema import FIXED_AT_START, Change, Scenario, Timeline, bounds  # noqa: F401 (Timeline re-exported)
 
 MAX_BYTES = 1_000_000
 MAX_ALIASES = 100
@@ -463,11 +463,7 @@ def _describe_allowed(path: Path_) -> str:
     fld = _field_at(path)
     if fld is None:
         return ""
-    lo = hi = None
-    for meta in fld.metadata:
-        lo = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else lo
-        lo = getattr(meta, "gt", None) if getattr(meta, "gt", None) is not None else lo
-        hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
+    lo, hi, _ = bounds(fld)
     unit = (fld.json_schema_extra or {}).get("unit", "") if isinstance(fld.json_schema_extra, dict) else ""
     unit = f" ({unit})" if unit else ""
     if lo is not None and hi is not None:

@@ -42,6 +42,20 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def bounds(fld: Any) -> tuple[float | None, float | None, bool]:
+    """A field's numeric bounds: (lower, upper, whether the lower bound is excluded)."""
+    lo = hi = None
+    strict_lo = False
+    for meta in fld.metadata:
+        if getattr(meta, "ge", None) is not None:
+            lo = meta.ge
+        if getattr(meta, "gt", None) is not None:
+            lo, strict_lo = meta.gt, True
+        if getattr(meta, "le", None) is not None:
+            hi = meta.le
+    return lo, hi, strict_lo
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors, no silent type coercion (but 0 is a valid float)."""
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim import scenario as loader
-from sim.schema import FIXED_AT_START, MIN_AGENTS, Scenario
+from sim.schema import FIXED_AT_START, MIN_AGENTS, Scenario, bounds
 
 SECTIONS = ("world", "population", "behaviour", "providers", "insurance", "referral", "signing",
             "medical_community")
@@ -94,16 +94,9 @@ def type_words(annotation: Any) -> str:
 
 def allowed_words(fld: FieldInfo) -> str:
     """The allowed range of a field, from its bounds."""
-    lo = hi = None
-    strict_lo = False
+    lo, hi, strict_lo = bounds(fld)
     lengths = []
     for meta in fld.metadata:
-        if getattr(meta, "ge", None) is not None:
-            lo = meta.ge
-        if getattr(meta, "gt", None) is not None:
-            lo, strict_lo = meta.gt, True
-        if getattr(meta, "le", None) is not None:
-            hi = meta.le
         if getattr(meta, "min_length", None) is not None:
             lengths.append(f"at least {meta.min_length} item(s)")
         if getattr(meta, "max_length", None) is not None:
