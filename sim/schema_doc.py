@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim import scenario as loader
+from sim import scenario, yaml_safe
 from sim.schema import FIXED_AT_START, MIN_AGENTS, Scenario, bounds
 
 SECTIONS = ("world", "population", "behaviour", "providers", "insurance", "referral", "signing",
@@ -208,7 +208,7 @@ def _section(path: str, model: type[BaseModel], value: Any, doc: str, level: int
 def _composition() -> list[str]:
     changeable = ", ".join(f"`{s}`" for s in SECTIONS if s not in FIXED_AT_START)
     fixed = ", ".join(f"`{k}`" for k in FIXED_AT_START)
-    start_only = "; ".join(f"`{'.'.join(p)}` (use {instead} instead)" for p, instead in loader.READ_AT_START.items())
+    start_only = "; ".join(f"`{'.'.join(p)}` (use {instead} instead)" for p, instead in scenario.READ_AT_START.items())
     out: list[str] = []
 
     def para(*parts: str) -> None:
@@ -229,7 +229,7 @@ def _composition() -> list[str]:
          "    outpatient:",
          "      tertiary: {rate: 0.30}  # every other key comes from baseline.yaml")
     para("The file is merged key by key over the one it extends (which may itself extend another, ",
-         f"up to {loader.MAX_EXTENDS_DEPTH} levels); the child's values win, and `changes:` lists add up: the ",
+         f"up to {scenario.MAX_EXTENDS_DEPTH} levels); the child's values win, and `changes:` lists add up: the ",
          "parent's dated changes come first. A section given in part keeps the defaults of every key it does ",
          "not name. A loop of files extending each other is an error.")
     para("### `changes:` dated policy changes inside one run")
@@ -273,9 +273,9 @@ def _composition() -> list[str]:
          "do not sum to 1, a global budget without a medical community, a population too small for its scale ",
          f"(under {MIN_AGENTS} agents), a change after the run ends, a change to a parameter fixed at the start), ",
          "duplicate keys, missing or unreadable files, YAML syntax errors, YAML tags other than plain values, ",
-         f"lists and mappings (`!!python/...` is never executed), more than {loader.MAX_ALIASES} aliases or ",
-         f"{loader.MAX_NODES:,} values after expanding them (alias bombs), nesting deeper than ",
-         f"{loader.MAX_DEPTH} levels and files over {loader.MAX_BYTES:,} bytes.")
+         f"lists and mappings (`!!python/...` is never executed), more than {yaml_safe.MAX_ALIASES} aliases or ",
+         f"{yaml_safe.MAX_NODES:,} values after expanding them (alias bombs), nesting deeper than ",
+         f"{yaml_safe.MAX_DEPTH} levels and files over {yaml_safe.MAX_BYTES:,} bytes.")
     return out
 
 
