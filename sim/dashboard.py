@@ -36,7 +36,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from sim.metrics import group  # noqa: E402
 from sim.model import TierFlowModel  # noqa: E402
-from sim.plots.run import draw_flow, draw_network, flow_facts  # noqa: E402
+from sim.plots.flows import draw_flow, draw_network, flow_facts  # noqa: E402
 from sim.plots.style import TIER_COLOURS, resolve_lang, rolling, tier_label, tier_visits  # noqa: E402
 from sim.scenario import ScenarioError, load  # noqa: E402
 from sim.schema import TIERS, Scenario  # noqa: E402

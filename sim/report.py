@@ -269,7 +269,8 @@ figcaption{font-size:.95em;color:#333} code{background:#f4f4f4;padding:0 .2em} u
 
 def build_report(folder: Path, lang: str = "en") -> str:
     """The report's HTML for a run folder (figure labels in `lang`)."""
-    from sim.plots.run import build_figures, residents
+    from sim.plots.common import residents
+    from sim.plots.run import build_figures
 
     folder = Path(folder)
     run = load_run(folder)

@@ -20,7 +20,9 @@ from sim.cli import run_scenario
 from sim.metrics import group
 from sim.plots import FIGURES, build_figures, draw_run
 from sim.plots import style
-from sim.plots.run import burden_table, flow_matrix, fund_by_tier_daily, wrap_title
+from sim.plots.common import wrap_title
+from sim.plots.flows import flow_matrix
+from sim.plots.run import burden_table, fund_by_tier_daily
 from sim.results import load_run
 from sim.schema import TIERS
 from tests.conftest import ROOT, load_small
