@@ -73,19 +73,44 @@ class Ledger:
         self.rows = np.zeros((warmup + days, len(COLUMNS)))
         self.rows[:, 0] = np.arange(-warmup, days)
         self.scale = scale
-        self.day = 0  # row index
+        self._day = 0  # row index
+        self.pending_cells: list[np.ndarray] = []    # column indexes added to today
+        self.pending_weights: list[np.ndarray] = []  # and what each adds
+
+    @property
+    def day(self) -> int:
+        """Today's row index."""
+        return self._day
+
+    @day.setter
+    def day(self, value: int) -> None:
+        self.flush()
+        self._day = value
 
     @property
     def row(self) -> np.ndarray:
-        """Today's row."""
-        return self.rows[self.day]
+        """Today's row (with every count added so far)."""
+        self.flush()
+        return self.rows[self._day]
 
     def add_by(self, group: str, index: np.ndarray, weights: np.ndarray | None = None) -> None:
-        """Add counts (or weights) into a group's cells; `index` is the flat cell index."""
-        sl = GROUP_SLICE[group]
-        size = sl.stop - sl.start
+        """Add counts (or weights) into a group's cells; `index` is the flat cell index.
+
+        The day's additions are kept and summed in one pass when the row is read.
+        """
         if len(index):
-            self.rows[self.day, sl] += np.bincount(index, weights=weights, minlength=size) * self.scale
+            sl = GROUP_SLICE[group]
+            if index.max() >= sl.stop - sl.start or index.min() < 0:
+                raise IndexError(f"cell index outside the {group!r} group")
+            self.pending_cells.append(sl.start + index)
+            self.pending_weights.append(np.ones(len(index)) if weights is None else np.asarray(weights, float))
+
+    def flush(self) -> None:
+        """Sum the pending additions into today's row."""
+        if self.pending_cells:
+            cells, weights = np.concatenate(self.pending_cells), np.concatenate(self.pending_weights)
+            self.rows[self._day] += np.bincount(cells, weights=weights, minlength=len(COLUMNS)) * self.scale
+            self.pending_cells, self.pending_weights = [], []
 
     def add(self, column: str, value: float) -> None:
         """Add a scaled count or amount to one column."""
@@ -101,6 +126,7 @@ class Ledger:
 
     def group(self, name: str, start: int = 0, end: int | None = None) -> np.ndarray:
         """Sum of a group over days [start, end), shaped by its dimensions."""
+        self.flush()
         dims = tuple(len(d) for d in GROUPS[name])
         return self.rows[start:end, GROUP_SLICE[name]].sum(axis=0).reshape(dims)
 
