@@ -152,15 +152,16 @@ def load_targets(path: str | Path) -> list[Target]:
     return targets
 
 
-def simulate(data: dict, seeds: tuple[int, ...]) -> list[dict]:
-    """Run a resolved scenario (plain data) once per seed; return the summaries."""
+def run_data(data: dict, seed: int):
+    """Run a resolved scenario given as plain data (no dated changes) with one seed; return the model."""
     from sim.model import TierFlowModel
 
-    out = []
-    for seed in seeds:
-        scenario = Scenario.model_validate({**data, "seed": seed, "changes": []})
-        out.append(TierFlowModel(Timeline(scenario), agents=False).run().summary())
-    return out
+    return TierFlowModel(Timeline(Scenario.model_validate({**data, "seed": seed, "changes": []})), agents=False).run()
+
+
+def simulate(data: dict, seeds: tuple[int, ...]) -> list[dict]:
+    """Run a resolved scenario (plain data) once per seed; return the summaries."""
+    return [run_data(data, seed).summary() for seed in seeds]
 
 
 def moments(summaries: list[dict], names: list[str]) -> np.ndarray:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import yaml
 
 from sim.metrics import HEADLINE, format_indicator
-from sim.results import load_run
+from sim.results import atomic_file, load_run
 from sim.scenario import ScenarioError, load
 from sim.schema import Scenario
 
@@ -329,11 +328,6 @@ def write_report(folder: Path, lang: str = "en") -> Path:
     folder = Path(folder)
     text = build_report(folder, lang)
     final = folder / "report.html"
-    tmp = folder / f".report.html.tmp-{os.getpid()}"
-    try:
+    with atomic_file(final) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return final

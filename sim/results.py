@@ -131,6 +131,18 @@ def atomic_folder(final: Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def atomic_file(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; rename it into place only if the block succeeds."""
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def new_run_folder(root: Path, name: str) -> Path:
     """A fresh `root/name/<timestamp>` path that does not exist yet."""
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -23,7 +23,7 @@ from sim.executors import PoolError, Progress, open_pool
 from sim.experiment import (Outcome, ReplicationStore, Task, indicator_names, run_tasks, slug, timeline_data,
                             write_failures)
 from sim.results import format_value as exact
-from sim.results import manifest, new_run_folder, write_json
+from sim.results import atomic_file, manifest, new_run_folder, write_json
 from sim.scenario import COMMAND_LINE, Problem, ScenarioError, Timeline, load, split_path
 
 EXIT_FAILED = 1
@@ -256,10 +256,9 @@ class Session:
         folder = self.folder / "scenarios"
         folder.mkdir(exist_ok=True)
         for label, timeline in timelines.items():
-            path = folder / f"{slug(label)}.yaml"
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            tmp.write_text(yaml.safe_dump(timeline.resolved(), sort_keys=False, allow_unicode=True), encoding="utf-8")
-            os.replace(tmp, path)
+            with atomic_file(folder / f"{slug(label)}.yaml") as tmp:
+                tmp.write_text(yaml.safe_dump(timeline.resolved(), sort_keys=False, allow_unicode=True),
+                               encoding="utf-8")
 
     def finish(self, sources: list[str], **extra) -> int:
         """Write the manifest and failures, report what did not finish; return the exit code."""
@@ -307,21 +306,18 @@ def start_session(kind: str, args: argparse.Namespace, inputs: dict):
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON beside `path` and rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write_json(tmp, data)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        write_json(tmp, data)
 
 
 def write_csv_atomic(path: Path, header: Sequence[str], rows) -> None:
     """Write a CSV table beside `path` and rename it into place; floats written exactly."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_file(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for row in rows:
             writer.writerow([exact(v) if isinstance(v, float) else v for v in row])
-    os.replace(tmp, path)
 
 
 def interval_row(iv) -> list:

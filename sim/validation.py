@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.calibrate import run_data
 from sim.metrics import group
 from sim.model import TierFlowModel
-from sim.scenario import Timeline, load
-from sim.schema import SEVERITIES, Scenario
+from sim.scenario import load
+from sim.schema import SEVERITIES
 
 
 @dataclass
@@ -30,10 +31,6 @@ class Check:
     model: str
     agrees: bool
     criterion: str
-
-
-def _run(data: dict, seed: int) -> TierFlowModel:
-    return TierFlowModel(Timeline(Scenario.model_validate({**data, "seed": seed, "changes": []})), agents=False).run()
 
 
 def _with(data: dict, *edits: tuple[str, float]) -> dict:
@@ -99,7 +96,7 @@ def grassroots_price_cut(data: dict, runs: list[TierFlowModel], seeds: tuple[int
                     ("insurance.resident.outpatient.township.rate",
                      min(data["insurance"]["resident"]["outpatient"]["township"]["rate"] + 0.2, 1.0)))
     for m, seed in zip(runs, seeds):
-        cut = _run(variant, seed)
+        cut = run_data(variant, seed)
         share = []
         for model in (m, cut):
             fv = group(model.daily(), "first_visits_scheme")[:, 0]  # residents
@@ -116,7 +113,7 @@ def signing_and_admissions(data: dict, runs: list[TierFlowModel], seeds: tuple[i
     """Jing 2021: family-doctor signing lowers admissions."""
     base_rate = [m.summary()["admissions_per_100"] for m in runs]
     more = _with(data, ("signing.initial_rate", 0.65), ("signing.target_rate", 0.65))
-    push = [_run(more, seed).summary()["admissions_per_100"] for seed in seeds]
+    push = [run_data(more, seed).summary()["admissions_per_100"] for seed in seeds]
     change = float(np.mean(np.array(push) - np.array(base_rate)))
     return Check("Family-doctor signing lowers admissions",
                  "signed residents use more primary care and are admitted less (cost per admission -673 yuan)",
@@ -146,7 +143,7 @@ def tertiary_fee_rise(data: dict, runs: list[TierFlowModel], seeds: tuple[int, .
     changes = []
     for m, seed in zip(runs, seeds):
         before = m.summary()["visits_by_tier"]["tertiary"]
-        after = _run(variant, seed).summary()["visits_by_tier"]["tertiary"]
+        after = run_data(variant, seed).summary()["visits_by_tier"]["tertiary"]
         changes.append(after / before - 1)
     change = float(np.mean(changes))
     return Check("Higher fees at tertiary clinics reduce their visits",
@@ -160,7 +157,7 @@ def run_checks(scenario: str, seeds: tuple[int, ...] = (1,), overrides: tuple[st
     """Run every validation check on a scenario (normally the calibrated baseline)."""
     timeline = load(scenario, list(overrides))
     data = timeline.resolved()
-    runs = [_run(data, seed) for seed in seeds]
+    runs = [run_data(data, seed) for seed in seeds]
     checks = [
         travel_and_quality(data, runs),
         employee_first_contact(data, runs),
