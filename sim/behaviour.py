@@ -6,7 +6,7 @@ reads model state, so each can be tested alone (tests/test_rules.py uses hypothe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -28,6 +28,11 @@ class ChoiceCoefficients:
     cost: float
     wait: float
     family_doctor: float
+
+    def astype(self, dtype) -> "ChoiceCoefficients":
+        """The same coefficients with the arrays in `dtype` (float32 keeps a choice in float32)."""
+        return replace(self, **{f.name: getattr(self, f.name).astype(dtype) for f in fields(self)
+                                if isinstance(getattr(self, f.name), np.ndarray)})
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "ChoiceCoefficients":
@@ -81,50 +86,63 @@ def cost_disutility(oop: np.ndarray, daily_income: np.ndarray) -> np.ndarray:
     Concave, so ten yuan matter at a village clinic and ten thousand at a tertiary
     ward, and the poor feel the same bill more.
     """
-    return np.log1p(np.maximum(oop, 0.0) / np.maximum(daily_income, 1.0)[:, None])
+    return np.log(1.0 + np.maximum(oop, 0.0) / np.maximum(daily_income, 1.0)[:, None])  # fast in float32, unlike log1p
 
 
-def utilities(coef: ChoiceCoefficients, severity: np.ndarray, tier: np.ndarray, perceived: np.ndarray,
-              hours: np.ndarray, oop: np.ndarray, daily_income: np.ndarray, wait_hours: np.ndarray,
-              family_doctor_tie: np.ndarray, employee: np.ndarray, inpatient: np.ndarray) -> np.ndarray:
-    """Systematic utility of each option (rows: episodes, columns: options).
+def fixed_utilities(coef: ChoiceCoefficients, severity: np.ndarray, tier: np.ndarray, hours: np.ndarray,
+                    quality_offset: np.ndarray, family_doctor_tie: np.ndarray, employee: np.ndarray,
+                    inpatient: np.ndarray) -> np.ndarray:
+    """The part of each option's utility known before the day (rows: patients, columns: options).
 
-    U = tier constant + quality weight(severity) x perceived quality
-        - travel weight(severity) x hours - cost weight x log(1 + OOP / daily income)
-        - wait weight x expected wait + family-doctor bonus [+ employee hospital bonus].
-    Severity-dependent weights make travel dominate minor illness and quality severe
-    illness (Jia 2020), the switch that drives siphoning.
+    The full utility is
+        U = tier constant + quality weight(severity) x perceived quality
+            - travel weight(severity) x hours - cost weight x log(1 + OOP / daily income)
+            - wait weight x expected wait + family-doctor bonus [+ employee hospital bonus]
+            [+ tertiary admission preference].
+    This function returns the terms that depend only on who and where the patient is, plus the
+    quality weight times the facility's known difference from its tier (`quality_offset`);
+    `utilities` adds the rest. Severity-dependent weights make travel dominate minor illness
+    and quality severe illness (Jia 2020), the switch that drives siphoning.
     """
     sev = severity[:, None]
     return (coef.tier_constant[tier]
             + coef.employee_hospital_bonus * (employee[:, None] & (tier >= 2))
             + coef.tertiary_admission * (inpatient[:, None] & (tier == 3))
-            + coef.quality[sev] * perceived
+            + coef.quality[sev] * quality_offset
             - coef.travel[sev] * hours
-            - coef.cost * cost_disutility(oop, daily_income)
-            - coef.wait * wait_hours
             + coef.family_doctor * family_doctor_tie)
 
 
-def choose(utility: np.ndarray, valid: np.ndarray, outside: np.ndarray, u: np.ndarray) -> np.ndarray:
+def utilities(coef: ChoiceCoefficients, fixed: np.ndarray, severity: np.ndarray, perceived: np.ndarray,
+              oop: np.ndarray, daily_income: np.ndarray, wait_hours: np.ndarray) -> np.ndarray:
+    """Each option's utility today: `fixed_utilities` plus perceived quality (trust), the
+    felt cost of the expected bill and the expected wait (see `fixed_utilities` for U)."""
+    return (fixed + coef.quality[severity][:, None] * perceived
+            - coef.cost * cost_disutility(oop, daily_income) - coef.wait * wait_hours)
+
+
+def choose(utility: np.ndarray, outside: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Multinomial logit draw by inverse CDF: one uniform `u` per episode.
 
-    The options' logit probabilities (the outside option, not seeking care, last) are
-    laid end to end and `u` picks one. One number per episode keeps draws cheap and
-    couples runs well: a small change in utilities changes few choices (common random
-    numbers). Returns the chosen column, or FORGO (-1).
+    An option a patient cannot use has utility -inf. The options' logit probabilities
+    (the outside option, not seeking care, last) are laid end to end and `u` picks one.
+    One number per episode keeps draws cheap and couples runs well: a small change in
+    utilities changes few choices (common random numbers). Returns the chosen column,
+    or FORGO (-1).
     """
-    top = np.maximum(np.where(valid, utility, -np.inf).max(axis=1), outside)
-    weight = np.where(valid, np.exp(utility - top[:, None]), 0.0)
-    cumulative = np.cumsum(weight, axis=1)
-    total = cumulative[:, -1] + np.exp(outside - top)
-    pick = (cumulative <= (u * total)[:, None]).sum(axis=1)  # options whose cumulative weight u passes
-    return np.where(pick == utility.shape[1], FORGO, pick)
+    by_option = utility.T  # options x episodes: the sums below run over a handful of options
+    top = np.maximum(by_option.max(axis=0), outside)
+    cumulative = np.exp(by_option - top)
+    for k in range(1, len(cumulative)):
+        cumulative[k] += cumulative[k - 1]
+    total = cumulative[-1] + np.exp(outside - top)
+    pick = (cumulative <= u * total).sum(axis=0)  # options whose cumulative weight u passes
+    return np.where(pick == len(cumulative), FORGO, pick)
 
 
-def logit_probabilities(utility: np.ndarray, valid: np.ndarray, outside: np.ndarray) -> np.ndarray:
-    """Closed-form choice probabilities (options, then the outside option last)."""
-    full = np.concatenate([np.where(valid, utility, -np.inf), outside[:, None]], axis=1)
+def logit_probabilities(utility: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """Closed-form choice probabilities (options, then the outside option last; -inf: unavailable)."""
+    full = np.concatenate([utility, outside[:, None]], axis=1)
     full = full - full.max(axis=1, keepdims=True)
     e = np.exp(full)
     return e / e.sum(axis=1, keepdims=True)

@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.behaviour import FORGO, can_treat, choose, experience, learn, utilities
-from sim.episodes import BED, VISIT, Batch, rank_within, unique_rounds
+from sim.behaviour import FORGO, can_treat, choose, experience, fixed_utilities, learn, utilities
+from sim.episodes import BED, VISIT, Batch, join_records, rank_within, unique_rounds
 from sim.insurance import INPATIENT, NO_CAP, OUTPATIENT, rate_table, reimburse
 from sim.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
 
 if TYPE_CHECKING:
     from sim.model import TierFlowModel
 
+# An inpatient: who, where, how ill, whether after a downward referral, and the day of discharge.
+WARD = np.dtype([("person", np.int64), ("facility", np.int64), ("severity", np.int8), ("rehab", np.bool_),
+                 ("out", np.int64)], align=True)
 CHRONIC = 4           # outcome index of chronic follow-ups in the ledger
 # Chronic patients weigh doctor quality like a moderate illness: technology and
 # specialists matter for chronic care (BMJ Open MNL: "no first-class technology" OR 29.7).
@@ -32,6 +35,24 @@ def add_counts(target: np.ndarray, index: np.ndarray, weights: np.ndarray | None
         target += np.bincount(index, weights=weights, minlength=len(target)).astype(target.dtype)
 
 
+def by_option(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Columns `rows` of an option-major table, as an (episodes x options) array.
+
+    The result is Fortran-ordered: each option's values are contiguous, so the choice's
+    reductions over a handful of options run as fast elementwise passes.
+    """
+    return table.take(rows, axis=1).T
+
+
+class Contact:
+    """Bit flags of a contact to settle: how it is billed and what the patient learns."""
+
+    INPATIENT = 1    # billed as an admission (otherwise as an outpatient visit)
+    WAIVED = 2       # deductible waived (a downward referral continues a stay)
+    LEARN = 4        # the patient updates trust from it
+    REFERRED_ON = 8  # ...and was sent on to a higher tier (disappointing)
+
+
 class Care:
     """Moves episodes through facilities and keeps queues, beds and accounts."""
 
@@ -39,10 +60,8 @@ class Care:
         self.m = model
         self.queue = Batch.empty()      # waiting at a facility since an earlier day
         self.transfers = Batch.empty()  # referred up today, seen at the next tier tomorrow
-        self.bills: list[tuple[Batch, np.ndarray, np.ndarray]] = []  # settled once a day
-        self.experiences: list[tuple[np.ndarray, ...]] = []          # learned from once a day
-        self.ward = {"person": np.zeros(0, np.int64), "facility": np.zeros(0, np.int64),
-                     "severity": np.zeros(0, np.int8), "rehab": np.zeros(0, bool), "out": np.zeros(0, np.int64)}
+        self.contacts: list[Batch] = []  # today's visits and admissions to bill and learn from (see `settle`)
+        self.ward = np.zeros(0, WARD)  # inpatients, one record per occupied bed
         self.referral_codes = np.zeros(0, np.int64)    # (from * n_facilities + to) pairs seen so far
         self.referral_totals = np.zeros(0)               # referrals per pair (agent units)
         self.referral_pending: list[np.ndarray] = []     # codes not yet counted in
@@ -56,6 +75,8 @@ class Care:
         self.option_hours = world.travel_minutes.astype(np.float64) / 60.0
         self.option_in_county = world.fac_in_county[self.option_facility]
         self.option_code = self.option_tier * 2 + self.option_in_county  # kind of option: tier x in county
+        self.option_tier_major = np.ascontiguousarray(self.option_tier.T)
+        self.option_facility_major = np.ascontiguousarray(self.option_facility.T)
         self.own_mask = np.zeros(world.choice.shape, dtype=bool)
         self.own_mask[:, :2] = self.option_exists[:, :2]  # own clinic and own township centre
         self.first_county = int(np.flatnonzero(world.fac_tier == COUNTY)[0]) if (world.fac_tier == COUNTY).any() else -1
@@ -64,10 +85,39 @@ class Care:
         """Refresh what depends on the current parameters (called after each policy change)."""
         m = self.m
         self.rates = rate_table(m.rules)
-        self.option_has_beds = m.fac.beds[self.option_facility] > 0
-        self.quality_offset_matters = bool(np.any(m.fac.quality_offset))
         self.tier_caps = bool((m.rules.tier_cap < NO_CAP).any())
+        # The choice is computed in float32 (numpy's exp and log are several times faster there)
+        # from tables stored option-major (options x rows; see `by_option`).
+        self.coef32 = m.coef.astype(np.float32)
+        self.fixed_utility = np.ascontiguousarray(self.fixed_utility_table().T, dtype=np.float32)
         self.expected_bill, self.expected_paid = self.expected_tables()
+        self.bill_terms = self.bill_tables()
+        # By (episode class, settlement): each option's expected bill and payment.
+        k = self.options.shape[1]
+        self.option_bill = np.ascontiguousarray(self.expected_bill[:, self.option_code].reshape(-1, k).T, np.float32)
+        self.option_paid = np.ascontiguousarray(self.expected_paid[:, self.option_code].reshape(-1, k).T, np.float32)
+
+    # A settlement's options have a fixed utility per kind of patient: severity class, scheme, inpatient, signed.
+    PATIENT_SHAPE = (4, 2, 2, 2)
+
+    def fixed_utility_table(self) -> np.ndarray:
+        """`fixed_utilities` of each settlement's options for each kind of patient (rows:
+        settlement x PATIENT_SHAPE, see `patient_row`); an option a patient cannot use is -inf."""
+        m = self.m
+        n_set = len(self.options)
+        grid = np.meshgrid(np.arange(n_set), *(np.arange(k) for k in self.PATIENT_SHAPE), indexing="ij")
+        s, sev, sch, inpatient, signed = (g.ravel() for g in grid)
+        inpatient, signed = inpatient.astype(bool), signed.astype(bool)
+        facility = self.option_facility[s]
+        fixed = fixed_utilities(m.coef, sev, self.option_tier[s], self.option_hours[s], m.fac.quality_offset[facility],
+                                signed[:, None] & self.own_mask[s], sch == 1, inpatient)
+        usable = self.option_exists[s] & ~(inpatient[:, None] & (m.fac.beds[facility] <= 0))
+        return np.where(usable, fixed, -np.inf)
+
+    def patient_row(self, settlement, severity, scheme, inpatient, signed) -> np.ndarray:
+        """Row of `fixed_utility` for each episode."""
+        return np.ravel_multi_index((settlement, severity, scheme, inpatient.astype(np.int64), signed.astype(np.int64)),
+                                    (len(self.options),) + self.PATIENT_SHAPE)
 
     # Episodes fall into a few classes for pricing: scheme, setting, chronic, severity, signed.
     CLASS_SHAPE = (2, 2, 2, 4, 2)
@@ -98,6 +148,23 @@ class Care:
         shape = (int(np.prod(self.CLASS_SHAPE)), 8)
         return (amount + fee).reshape(shape), paid.reshape(shape)
 
+    def bill_tables(self) -> dict[str, np.ndarray]:
+        """Prices and insurance terms of a bill, looked up once per episode class and tier
+        (`amount`, `fee`, `eligible`, `deductible`, `tier_cap`, `setting_cap`, flat index
+        class x 4 + tier), and the rate, also by in county and referred (index x 4 + in
+        county x 2 + referred)."""
+        rules = self.m.rules
+        grid = np.meshgrid(*(np.arange(k) for k in self.CLASS_SHAPE + (4, 2, 2)), indexing="ij")
+        sch, inpatient, chronic, severity, signed, tier, in_county, referred = (g.ravel() for g in grid)
+        rate = self.rates[sch, inpatient, tier, in_county, referred, signed, chronic]
+        first = (in_county == 0) & (referred == 0)  # one row per class and tier
+        sch, inpatient, chronic, severity, signed, tier = (
+            x[first] for x in (sch, inpatient, chronic, severity, signed, tier))
+        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
+        return {"amount": amount, "fee": fee, "eligible": amount * rules.in_policy[sch],
+                "deductible": rules.deductible[sch, inpatient, tier], "tier_cap": rules.tier_cap[sch, inpatient, tier],
+                "setting_cap": rules.setting_cap[sch, inpatient], "rate": rate}
+
     # ------------------------------------------------------------------ prices
 
     def amount(self, tier: np.ndarray, inpatient: np.ndarray, severity: np.ndarray, chronic: np.ndarray,
@@ -116,38 +183,48 @@ class Care:
         return np.where(signed & (tier <= TOWNSHIP), p.signing.benefits.long_prescription_days,
                         p.behaviour.chronic_followup_days)
 
-    def quote(self, person, tier, setting, amount, in_county, referred, chronic, waive):
+    def quote(self, person, tier, setting, row, rate, waive):
         """What the fund pays for each bill, and the deductible it uses (no side effects).
 
-        `setting` and `waive` (deductible waived: a downward referral continues a stay) are per bill.
+        `row` indexes `bill_terms` (class x 4 + tier); `setting` and `waive` (deductible waived:
+        a downward referral continues a stay) are per bill.
         """
-        ppl, rules = self.m.people, self.m.rules
-        sch = ppl.scheme[person].astype(np.int64)
-        rate = self.rates[sch, setting, tier, in_county.astype(np.int64), referred.astype(np.int64),
-                          ppl.signed[person].astype(np.int64), chronic.astype(np.int64)]
-        deductible = rules.deductible[sch, setting, tier]
-        left = np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, tier], deductible)
-        left = np.where(waive, 0.0, left)
-        cap_left = np.minimum(rules.tier_cap[sch, setting, tier] - ppl.reimbursed[person, setting, tier],
-                              rules.setting_cap[sch, setting] - ppl.reimbursed_setting[person, setting])
-        return reimburse(amount * rules.in_policy[sch], rate, left, cap_left)
+        ppl, terms = self.m.people, self.bill_terms
+        deductible = terms["deductible"][row]
+        left = np.where(waive, 0.0, np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, tier],
+                                             deductible))
+        cap_left = terms["setting_cap"][row] - ppl.reimbursed_setting[person, setting]
+        if self.tier_caps:
+            cap_left = np.minimum(terms["tier_cap"][row] - ppl.reimbursed[person, setting, tier], cap_left)
+        return reimburse(terms["eligible"][row], rate, left, cap_left)
 
-    def bill_later(self, eps: Batch, setting: int, waive: bool = False) -> None:
-        """Queue bills; `settle` charges all of the day's bills at once."""
+    def contact_later(self, eps: Batch, flags: int | np.ndarray) -> None:
+        """Queue contacts (visits, admissions) with their `Contact` flags; `settle` bills them
+        and lets patients learn from them, all of the day's at once."""
         if len(eps):
-            self.bills.append((eps, np.full(len(eps), setting), np.full(len(eps), waive)))
+            self.contacts.append(eps.replace(contact=flags))
 
-    def settle(self) -> None:
-        """Charge the day's bills, one per person: a second bill of the same day is settled the
-        next day (as a claim would be), so deductibles and caps see the first. On the last day
-        every bill is settled."""
-        if not self.bills:
+    def settle(self, rng: np.random.Generator) -> None:
+        """Bill the day's contacts and update trust from them, one contact per person: a
+        person's second contact of the day is settled the next day (as a claim would be), so
+        deductibles, caps and trust see the first. On the last day every contact is settled."""
+        if not self.contacts:
             return
-        eps = Batch.concat([b[0] for b in self.bills])
-        setting, waive = np.concatenate([b[1] for b in self.bills]), np.concatenate([b[2] for b in self.bills])
-        now = self.first_per_person(eps.person) if self.m.day < self.m.params.days - 1 else np.ones(len(eps), bool)
-        self.charge(eps.take(now), setting[now], waive[now])
-        self.bills = [(eps.take(~now), setting[~now], waive[~now])] if not now.all() else []
+        eps, self.contacts = Batch.concat(self.contacts), []
+        unique = self.m.day < self.m.params.days - 1
+        if unique:
+            now = self.first_per_person(eps.person)
+            if not now.all():
+                eps, self.contacts = eps.take(now), [eps.take(~now)]
+        flags = eps.contact
+        setting = np.where(flags & Contact.INPATIENT, INPATIENT, OUTPATIENT)
+        self.charge(eps, setting, (flags & Contact.WAIVED) > 0, unique)
+        learns = (flags & Contact.LEARN) > 0
+        self.learn(eps if learns.all() else eps.take(learns), rng, unique)
+
+    def rounds(self, person: np.ndarray, unique: bool) -> list[np.ndarray]:
+        """Row indexes in rounds where no person appears twice (one round when `unique`)."""
+        return [np.arange(len(person))] if unique else unique_rounds(person, self.scratch)
 
     def first_per_person(self, person: np.ndarray) -> np.ndarray:
         """Rows that are each person's first in this batch."""
@@ -155,25 +232,28 @@ class Care:
         self.scratch[person[::-1]] = rows[::-1]  # the first occurrence is written last
         return self.scratch[person] == rows
 
-    def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray) -> None:
+    def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray, unique: bool = False) -> None:
         """Bill episodes at their facility; update the fund, the patients and the ledger.
 
-        A person billed twice in one batch is settled in rounds, so deductibles and caps are exact.
+        A person billed twice in one batch is settled in rounds, so deductibles and caps are
+        exact (`unique`: the caller knows each person has one bill).
         """
         if len(eps) == 0:
             return
         m, ppl = self.m, self.m.people
-        for rows in unique_rounds(eps.person, self.scratch):
+        for rows in self.rounds(eps.person, unique):
             whole = len(rows) == len(eps)
             e = eps if whole else eps.take(rows)
             st, wv = (setting, waive) if whole else (setting[rows], waive[rows])
             p, f = e.person, e.facility
             tier = m.fac.tier[f]
             inpatient = st == INPATIENT
-            amount, fee = self.amount(tier, inpatient, e.severity, e.chronic, ppl.signed[p])
-            paid, used = self.quote(p, tier, st, amount, m.world.fac_in_county[f], e.referred, e.chronic, wv)
+            sch = ppl.scheme[p]
+            row = self.episode_class(sch, inpatient, e.chronic, e.severity, ppl.signed[p]) * 4 + tier
+            rate = self.bill_terms["rate"][row * 4 + m.world.fac_in_county[f] * 2 + e.referred]
+            amount, fee = self.bill_terms["amount"][row], self.bill_terms["fee"][row]
+            paid, used = self.quote(p, tier, st, row, rate, wv)
             oop = amount + fee - paid
-            sch = ppl.scheme[p].astype(np.int64)
             m.ledger.add_by("oop_quintile", ppl.quintile[p], oop)
             m.ledger.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
             ppl.deductible_paid[p, tier] += np.where(inpatient, 0.0, used).astype(np.float32)
@@ -197,35 +277,29 @@ class Care:
             return eps
         ppl = m.people
         p = eps.person
-        s = ppl.settlement[p].astype(np.int64)
-        f, tier = self.option_facility[s], self.option_tier[s]
-        valid = self.option_exists[s]
-        if eps.inpatient.any():
-            valid = valid & ~(eps.inpatient[:, None] & ~self.option_has_beds[s])
-        signed, sch = ppl.signed[p], ppl.scheme[p].astype(np.int64)
-        cls = self.episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed)
-        code = self.option_code[s]
-        paid = np.minimum(self.expected_paid[cls[:, None], code], self.cap_left(p, sch, eps.inpatient, tier))
-        oop = self.expected_bill[cls[:, None], code] - paid
-        perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
-        if self.quality_offset_matters:
-            perceived = perceived + m.fac.quality_offset[f]
-        tie = signed[:, None] & self.own_mask[s]
+        s = ppl.settlement[p]
+        tier = by_option(self.option_tier_major, s)
+        signed, sch = ppl.signed[p], ppl.scheme[p]
         sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
-        util = utilities(m.coef, sev, tier, perceived, self.option_hours[s], oop,
-                         ppl.income[p] / 365.0, m.fac.wait_hours()[f], tie, sch == 1, eps.inpatient)
+        fixed = by_option(self.fixed_utility, self.patient_row(s, sev, sch, eps.inpatient, signed))
+        bill_row = self.episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed) * len(self.options) + s
+        cap_left = self.cap_left(p, sch, eps.inpatient, tier).astype(np.float32)
+        oop = by_option(self.option_bill, bill_row) - np.minimum(by_option(self.option_paid, bill_row), cap_left)
+        perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
+        wait = by_option(m.fac.wait_hours().astype(np.float32)[self.option_facility_major], s)
+        util = utilities(self.coef32, fixed, sev, perceived, oop, ppl.income[p] / np.float32(365.0), wait)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
-        pick = choose(util, valid, m.coef.forgo[outcome], rng.random(len(eps)))
+        pick = choose(util, self.coef32.forgo[outcome], rng.random(len(eps)))
         forgo = pick == FORGO
         m.ledger.add_by("forgone", outcome[forgo])
         m.ledger.add_by("forgone_quintile", ppl.quintile[p[forgo]])
         self.followup_missed(p[forgo & eps.chronic])
         went = eps.take(~forgo)
         chosen = self.options[s[~forgo], pick[~forgo]]
-        first = m.fac.tier[chosen].astype(np.int8)
+        first = m.fac.tier[chosen]
         m.ledger.add_by("first_visits", first)
         acute_op = ~went.chronic & ~went.inpatient
-        m.ledger.add_by("first_visits_scheme", first[acute_op] * 2 + ppl.scheme[went.person[acute_op]])
+        m.ledger.add_by("first_visits_scheme", first[acute_op] * 2 + sch[~forgo][acute_op])
         minor = (went.severity == 0) & ~went.chronic
         m.ledger.add("minor_sought", minor.sum())
         m.ledger.add("minor_first_tertiary", (minor & (first == TERTIARY)).sum())
@@ -255,17 +329,18 @@ class Care:
         at_visit = pending.stage == VISIT
         visits, beds_wanted = pending.take(at_visit), pending.take(~at_visit)
         demand = np.bincount(visits.facility, minlength=len(m.fac.capacity))
-        seen = self.allocate(visits, m.fac.capacity, lambda e: self.visit_priority(e, rng))
+        slots = m.fac.visit_slots()
+        seen = self.allocate(visits, slots, lambda e: self.visit_priority(e, rng))
+        m.fac.use_slots(slots, np.bincount(visits.facility[seen], minlength=len(slots)))
         self.transfers, treated = self.examine(visits.take(seen), rng)
         self.finish_outpatient(treated.take(~treated.inpatient), rng)
         to_bed = treated.take(treated.inpatient)
-        beds_wanted = Batch.concat([beds_wanted, to_bed.replace(stage=np.full(len(to_bed), BED))])
+        beds_wanted = Batch.concat([beds_wanted, to_bed.replace(stage=BED)])
         got_bed = self.allocate(beds_wanted, m.fac.beds - m.fac.occupied,  # reserved beds, waiting, severity
                                 lambda e: 2.0 * ~self.reserved(e) + (e.waited == 0) + rng.random(len(e)) - e.severity)
         self.admit(beds_wanted.take(got_bed), rng)
         self.wait(Batch.concat([visits.take(~seen), beds_wanted.take(~got_bed)]), rng)
-        self.settle()
-        self.learn(rng)
+        self.settle(rng)
         m.fac.observe(demand, np.bincount(self.queue.facility[self.queue.stage == VISIT],
                                           minlength=len(demand)))
 
@@ -291,10 +366,9 @@ class Care:
     def visit_priority(self, eps: Batch, rng: np.random.Generator) -> np.ndarray:
         """Queue order: signed residents' referrals first (the family doctor's reserved specialist
         slots, Shanghai 1+1+1), then those already waiting, then other referrals, then the rest."""
-        rank = np.full(len(eps), 3.0)
-        rank = np.where(eps.referred, 2.0, rank)
-        rank = np.where(eps.waited > 0, 1.0, rank)
-        rank = np.where(self.reserved(eps), 0.0, rank)
+        rank = np.where(eps.referred, 2.0, 3.0)
+        rank[eps.waited > 0] = 1.0
+        rank[self.reserved(eps)] = 0.0
         return rank + rng.random(len(eps))
 
     def reserved(self, eps: Batch) -> np.ndarray:
@@ -318,12 +392,12 @@ class Care:
         up = m.world.referral_up[f]
         refer = ~ok & (up >= 0)
         # The visit itself is billed where the patient was seen; an admission is billed on admission.
-        self.bill_later(eps.take(~eps.inpatient | refer), OUTPATIENT)
+        visit = ~eps.inpatient | refer
+        self.contact_later(eps.take(visit), np.where(refer[visit], Contact.REFERRED_ON, 0) | Contact.LEARN)
         sent = eps.take(refer)
         m.ledger.add_by("referrals_up", m.fac.tier[sent.facility])
         self.count_referrals(sent.facility, up[refer])
-        self.experience_later(sent, referred_on=True)
-        return sent.replace(facility=up[refer], referred=np.ones(len(sent), bool), waited=np.zeros(len(sent))), \
+        return sent.replace(facility=up[refer], referred=True, waited=0), \
             eps.take(~refer)
 
     def finish_outpatient(self, eps: Batch, rng: np.random.Generator) -> None:
@@ -334,7 +408,6 @@ class Care:
         tier = m.fac.tier[eps.facility]
         m.ledger.add("treated_outpatient", len(eps))
         m.ledger.add_by("flow", eps.first_tier.astype(np.int64) * 4 + tier)
-        self.experience_later(eps, referred_on=False)
         fu = eps.take(eps.chronic)
         if len(fu):
             fu_tier = m.fac.tier[fu.facility]
@@ -353,7 +426,7 @@ class Care:
                 home = m.world.own_village_clinic[m.people.settlement[sent].astype(np.int64)]
                 self.count_referrals(fu.facility[at_hospital][go][home >= 0], home[home >= 0])
                 # The specialist hands the patient back: their family doctor gains their trust.
-                sent = np.unique(sent)
+                sent = sent[self.first_per_person(sent)]
                 old = m.people.trust[sent, VILLAGE]
                 m.people.trust[sent, VILLAGE] = learn(old, 1.0, 0.5)
                 m.trust_sum[VILLAGE] += float((m.people.trust[sent, VILLAGE] - old).sum())
@@ -365,22 +438,23 @@ class Care:
             return
         f = eps.facility
         tier = m.fac.tier[f]
-        add_counts(m.fac.occupied, f)
-        add_counts(m.fac.admissions, f)
+        admitted = np.bincount(f, minlength=len(m.fac.occupied))
+        m.fac.occupied += admitted
+        m.fac.admissions += admitted
         m.ledger.add_by("admissions", tier * 2 + m.people.scheme[eps.person])
-        self.bill_later(eps, INPATIENT, waive=rehab)
+        self.contact_later(eps, Contact.INPATIENT | (Contact.WAIVED if rehab else Contact.LEARN))
         if rehab:
             los = np.full(len(eps), m.params.referral.downward.rehab_days)
         else:
             m.ledger.add("treated_inpatient", len(eps))
             m.ledger.add_by("admissions_severity", eps.severity.astype(np.int64) * 4 + tier)
             m.ledger.add_by("flow", eps.first_tier.astype(np.int64) * 4 + tier)
-            self.experience_later(eps, referred_on=False)
             los = m.tables["los"][tier] * LOS_BY_SEVERITY[eps.severity]
         stay = 1 + rng.poisson(np.maximum(los - 1, 0))
-        new = {"person": eps.person, "facility": f, "severity": eps.severity, "rehab": np.full(len(eps), rehab),
-               "out": m.day + stay}
-        self.ward = {k: np.concatenate([self.ward[k], new[k]]) for k in self.ward}
+        new = np.empty(len(eps), WARD)
+        new["person"], new["facility"], new["severity"] = eps.person, f, eps.severity
+        new["rehab"], new["out"] = rehab, m.day + stay
+        self.ward = join_records([self.ward, new])
 
     def discharge(self, rng: np.random.Generator) -> None:
         """Free today's beds; send some patients down after the acute phase (下转)."""
@@ -388,8 +462,8 @@ class Care:
         due = self.ward["out"] <= m.day
         if not due.any():
             return
-        person, facility, severity, rehab = (self.ward[k][due] for k in ("person", "facility", "severity", "rehab"))
-        self.ward = {k: v[~due] for k, v in self.ward.items()}
+        leaving, self.ward = self.ward[due], self.ward[~due]
+        person, facility, severity, rehab = (leaving[k] for k in ("person", "facility", "severity", "rehab"))
         m.fac.occupied -= np.bincount(facility, minlength=len(m.fac.occupied))
         down = m.params.referral.downward
         if not down.enabled:
@@ -402,8 +476,8 @@ class Care:
         go &= target >= 0
         if not go.any():
             return
-        cand = Batch.new(person[go], severity[go], np.ones(int(go.sum()), bool), np.zeros(int(go.sum()), bool))
-        cand = cand.replace(facility=target[go], referred=np.ones(len(cand), bool), stage=np.full(len(cand), BED))
+        cand = Batch.new(person[go], severity[go], True, False)
+        cand.facility[:], cand.referred[:], cand.stage[:] = target[go], True, BED
         free = m.fac.beds - m.fac.occupied
         got = self.allocate(cand, free, lambda e: rng.random(len(e)))
         moved = cand.take(got)
@@ -447,28 +521,21 @@ class Care:
         """Chronic patients who skipped a follow-up try again after a month."""
         self.m.onset.schedule(person, self.m.day + self.m.params.behaviour.chronic_followup_days)
 
-    def experience_later(self, eps: Batch, referred_on: bool) -> None:
-        """Queue experiences; `learn` updates trust for all of the day's visits at once."""
-        if len(eps):
-            self.experiences.append((eps.person, eps.facility, eps.waited > 0, np.full(len(eps), referred_on)))
-
-    def learn(self, rng: np.random.Generator) -> None:
-        """Update trust from today's experiences, one per person (a second is learned the next
-        day; on the last day, all in turn)."""
+    def learn(self, eps: Batch, rng: np.random.Generator, unique: bool) -> None:
+        """Update trust from contacts (`unique`: each person has one)."""
         m = self.m
-        if not self.experiences:
+        if len(eps) == 0:
             return
-        person, facility, waited, referred_on = (np.concatenate(x) for x in zip(*self.experiences))
-        now = self.first_per_person(person) if m.day < m.params.days - 1 else np.ones(len(person), bool)
-        self.experiences = [(person[~now], facility[~now], waited[~now], referred_on[~now])] if not now.all() else []
-        person, facility, waited, referred_on = person[now], facility[now], waited[now], referred_on[now]
+        person, facility, waited = eps.person, eps.facility, eps.waited > 0
+        referred_on = (eps.contact & Contact.REFERRED_ON) > 0
         tier = m.fac.tier[facility]
         t = m.params.behaviour.trust
         satisfied = rng.random(len(person)) < m.fac.quality[facility]
         outcome = experience(satisfied, waited, referred_on, t.waiting_penalty, t.referred_outcome)
-        for rows in unique_rounds(person, self.scratch):
-            p, k = person[rows], tier[rows]
+        for rows in self.rounds(person, unique):
+            whole = len(rows) == len(person)
+            p, k, o = (person, tier, outcome) if whole else (person[rows], tier[rows], outcome[rows])
             old = m.people.trust[p, k]
-            new = learn(old, outcome[rows], t.learning_rate)
+            new = learn(old, o, t.learning_rate)
             m.people.trust[p, k] = new
             add_counts(m.trust_sum, k, new - old)

@@ -1,4 +1,4 @@
-"""A batch of episodes as a structure of arrays (one array per field, one row per episode)."""
+"""A batch of episodes: one structured numpy array, one record per episode."""
 
 from __future__ import annotations
 
@@ -16,55 +16,54 @@ FIELDS = {
     "referred": np.bool_,    # arrived by referral
     "waited": np.int16,      # days waited so far
     "stage": np.int8,        # VISIT or BED
+    "contact": np.uint8,     # what settling a contact involves (bit flags, see sim.care.Contact)
 }
+RECORD = np.dtype(list(FIELDS.items()), align=True)
+
+
+def join_records(arrays: list[np.ndarray]) -> np.ndarray:
+    """Concatenate structured arrays of one dtype (as opaque bytes: several times faster than
+    np.concatenate, which compares structured dtypes field by field)."""
+    dtype = arrays[0].dtype
+    raw = np.dtype((np.void, dtype.itemsize))
+    return np.concatenate([a.view(raw) for a in arrays]).view(dtype)
 
 
 class Batch:
-    """Episodes as parallel arrays; `take` selects rows, `concat` joins batches."""
+    """Episodes as records; fields read as arrays (`batch.person`), `take` selects rows and
+    `concat` joins batches, each in one numpy call whatever the number of fields."""
 
     __slots__ = ("data",)
 
-    def __init__(self, **arrays: np.ndarray):
-        self.data = {k: np.asarray(arrays[k], dtype=t) for k, t in FIELDS.items()}
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.data[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, data: np.ndarray):
+        self.data = data
 
     def __len__(self) -> int:
-        return len(self.data["person"])
-
-    @classmethod
-    def _of(cls, data: dict[str, np.ndarray]) -> "Batch":
-        batch = cls.__new__(cls)
-        batch.data = data
-        return batch
+        return len(self.data)
 
     def take(self, index: np.ndarray) -> "Batch":
         """Rows selected by a boolean mask or an index array."""
-        return Batch._of({k: v[index] for k, v in self.data.items()})
+        return Batch(self.data[index])
 
-    def replace(self, **arrays: np.ndarray) -> "Batch":
-        """A copy with some fields replaced."""
-        data = dict(self.data)
+    def replace(self, **arrays: np.ndarray | int | bool) -> "Batch":
+        """A copy with some fields replaced (by arrays, or one value for every row)."""
+        data = self.data.copy()
         for k, v in arrays.items():
-            data[k] = np.asarray(v, dtype=FIELDS[k])
-        return Batch._of(data)
+            data[k] = v
+        return Batch(data)
 
     @staticmethod
     def empty() -> "Batch":
         """A batch with no episodes."""
-        return Batch(**{k: np.zeros(0, t) for k, t in FIELDS.items()})
+        return Batch(np.zeros(0, RECORD))
 
     @staticmethod
     def new(person: np.ndarray, severity: np.ndarray, inpatient: np.ndarray, chronic: np.ndarray) -> "Batch":
         """Fresh episodes that have not chosen a facility yet."""
-        n = len(person)
-        return Batch(person=person, severity=severity, inpatient=inpatient, chronic=chronic,
-                     facility=np.full(n, -1), first_tier=np.full(n, -1), referred=np.zeros(n, bool),
-                     waited=np.zeros(n), stage=np.zeros(n))
+        data = np.zeros(len(person), RECORD)
+        data["person"], data["severity"], data["inpatient"], data["chronic"] = person, severity, inpatient, chronic
+        data["facility"] = data["first_tier"] = -1
+        return Batch(data)
 
     @staticmethod
     def concat(batches: list["Batch"]) -> "Batch":
@@ -74,7 +73,15 @@ class Batch:
             return Batch.empty()
         if len(batches) == 1:
             return batches[0]
-        return Batch._of({k: np.concatenate([b.data[k] for b in batches]) for k in FIELDS})
+        return Batch(join_records([b.data for b in batches]))
+
+
+def _field(name: str) -> property:
+    return property(lambda self: self.data[name], doc=f"The {name} of each episode (a view).")
+
+
+for _name in FIELDS:  # batch.person, batch.severity, ...
+    setattr(Batch, _name, _field(_name))
 
 
 def rank_within(group: np.ndarray, key: np.ndarray) -> np.ndarray:

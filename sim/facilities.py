@@ -38,6 +38,7 @@ class Facilities:
         self.expansion = np.ones(n)          # tertiary capacity growth so far
         self.load = np.full(n, 0.7)          # smoothed demand / capacity
         self.backlog = np.zeros(n)           # patients waiting for a visit
+        self.unused = np.zeros(n)            # visit capacity left over from earlier days (scale > 1 only)
         self.occupied = np.zeros(n, np.int64)
         self.revenue = np.zeros(n)           # yuan billed (agent units)
         self.visits = np.zeros(n)            # visits seen since day 0 (agent units)
@@ -96,6 +97,24 @@ class Facilities:
         self.expansion = np.where(grow, np.minimum(self.expansion * (1 + ce.growth), ce.max_multiplier),
                                   self.expansion)
         self._resize()
+
+    def visit_slots(self) -> np.ndarray:
+        """Visits each facility can give today, in agents.
+
+        At full resolution, one day's capacity. When one agent stands for k residents,
+        arrivals come in lumps of k: over k days a facility sees as many agents as it sees
+        residents in one day at full resolution, with the same relative variation. So
+        capacity is pooled over k days: what goes unused carries over, up to k days' worth,
+        and the chance that a lump finds the facility full is as at full resolution.
+        """
+        if self.scale == 1:
+            return self.capacity
+        return np.minimum(self.unused + self.capacity, self.scale * self.capacity)
+
+    def use_slots(self, slots: np.ndarray, seen: np.ndarray) -> None:
+        """Carry today's unused visit slots over (see `visit_slots`)."""
+        if self.scale > 1:
+            self.unused = np.maximum(slots - seen, 0.0)
 
     def observe(self, demand: np.ndarray, waiting: np.ndarray) -> None:
         """Update the load and backlog patients will expect tomorrow."""

@@ -68,14 +68,15 @@ INDEX = {c: i for i, c in enumerate(COLUMNS)}
 class Ledger:
     """One row of counts per simulated day."""
 
+    checked = False  # check every addition's cell index (the tests turn this on; it costs time)
+
     def __init__(self, days: int, scale: int, warmup: int = 0):
         """Rows for the warm-up days (dropped from results) and the recorded days."""
         self.rows = np.zeros((warmup + days, len(COLUMNS)))
         self.rows[:, 0] = np.arange(-warmup, days)
         self.scale = scale
         self._day = 0  # row index
-        self.pending_cells: list[np.ndarray] = []    # column indexes added to today
-        self.pending_weights: list[np.ndarray] = []  # and what each adds
+        self.pending: list[tuple[int, np.ndarray, np.ndarray | None]] = []  # (group start, cells, weights) today
 
     @property
     def day(self) -> int:
@@ -99,30 +100,33 @@ class Ledger:
         The day's additions are kept and summed in one pass when the row is read.
         """
         if len(index):
-            sl = GROUP_SLICE[group]
-            if index.max() >= sl.stop - sl.start or index.min() < 0:
-                raise IndexError(f"cell index outside the {group!r} group")
-            self.pending_cells.append(sl.start + index)
-            self.pending_weights.append(np.ones(len(index)) if weights is None else np.asarray(weights, float))
+            if self.checked:
+                size = GROUP_SLICE[group].stop - GROUP_SLICE[group].start
+                if index.min() < 0 or index.max() >= size:
+                    raise IndexError(f"cell index outside the {group!r} group (0 to {size - 1})")
+            self.pending.append((GROUP_SLICE[group].start, index, weights))
 
     def flush(self) -> None:
         """Sum the pending additions into today's row."""
-        if self.pending_cells:
-            cells, weights = np.concatenate(self.pending_cells), np.concatenate(self.pending_weights)
-            self.rows[self._day] += np.bincount(cells, weights=weights, minlength=len(COLUMNS)) * self.scale
-            self.pending_cells, self.pending_weights = [], []
+        if not self.pending:
+            return
+        starts, indexes, weights = zip(*self.pending)
+        self.pending = []
+        cells = np.concatenate(indexes) + np.repeat(starts, [len(i) for i in indexes])
+        weight = np.concatenate([np.ones(len(i)) if w is None else w for i, w in zip(indexes, weights)])
+        self.rows[self._day] += np.bincount(cells, weights=weight, minlength=len(COLUMNS)) * self.scale
 
     def add(self, column: str, value: float) -> None:
         """Add a scaled count or amount to one column."""
-        self.rows[self.day, INDEX[column]] += value * self.scale
+        self.rows[self._day, INDEX[column]] += value * self.scale
 
     def set_group(self, group: str, values: np.ndarray, scaled: bool = True) -> None:
         """Set a group's cells (states such as capacity and occupied beds)."""
-        self.rows[self.day, GROUP_SLICE[group]] = np.asarray(values) * (self.scale if scaled else 1)
+        self.rows[self._day, GROUP_SLICE[group]] = np.asarray(values) * (self.scale if scaled else 1)
 
     def set(self, column: str, value: float, scaled: bool = False) -> None:
         """Set a state column (rates are not scaled)."""
-        self.rows[self.day, INDEX[column]] = value * (self.scale if scaled else 1)
+        self.rows[self._day, INDEX[column]] = value * (self.scale if scaled else 1)
 
     def group(self, name: str, start: int = 0, end: int | None = None) -> np.ndarray:
         """Sum of a group over days [start, end), shaped by its dimensions."""

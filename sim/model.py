@@ -37,6 +37,7 @@ class Streams:
 
     SETUP = None
     DAY_OFFSET = 10_000  # keys stay non-negative through any warm-up
+    SPENT_BUFFER = np.zeros(4, np.uint64)  # buffer_pos 4: the buffer is used up, the next draw starts afresh
 
     def __init__(self, seed: int):
         self.seed = seed
@@ -57,7 +58,7 @@ class Streams:
         else:
             bits = gen.bit_generator
             bits.state = {"bit_generator": "Philox", "state": {"counter": counter, "key": self.key},
-                          "buffer": bits.state["buffer"], "buffer_pos": 4, "has_uint32": 0, "uinteger": 0}
+                          "buffer": self.SPENT_BUFFER, "buffer_pos": 4, "has_uint32": 0, "uinteger": 0}
         return gen
 
 
@@ -96,6 +97,7 @@ class TierFlowModel(mesa.Model):
         self.budget_start = 0
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
         self.snapshot_days: set[int] = set(self.changes)
+        self._totals_of = None  # the capacity array that the cached tier totals were taken from
         self._configure(params)
         if agents:
             for i in range(self.people.n):
@@ -298,9 +300,13 @@ class TierFlowModel(mesa.Model):
         """Premiums, states and the day's row."""
         ppl, led = self.people, self.ledger
         led.add("premiums", self.daily_premiums)
-        led.set_group("capacity", self.tier_totals(self.fac.capacity))
-        led.set_group("beds", self.tier_totals(self.fac.beds))
-        led.set_group("beds_occupied", self.tier_totals(self.fac.occupied))
+        fac = self.fac
+        if fac.capacity is not self._totals_of:  # new arrays each time facilities are resized
+            self._totals_of = fac.capacity
+            self._capacity_totals, self._bed_totals = self.tier_totals(fac.capacity), self.tier_totals(fac.beds)
+        led.set_group("capacity", self._capacity_totals)
+        led.set_group("beds", self._bed_totals)
+        led.set_group("beds_occupied", self.tier_totals(fac.occupied))
         queue = self.care.queue
         led.set("queue_outpatient", float((queue.stage == 0).sum()), scaled=True)
         led.set("queue_admission", float((queue.stage == 1).sum()), scaled=True)
@@ -319,10 +325,9 @@ class TierFlowModel(mesa.Model):
 
     def mark_managed(self, person: np.ndarray) -> None:
         """Record a grassroots chronic follow-up today (chronic disease management)."""
-        person = np.unique(person)
+        person = person[self.care.first_per_person(person)]
         old = self.people.last_followup[person].astype(np.int64) + self.warmup
-        counted = old >= 0
-        np.subtract.at(self.managed_by_day, old[counted], 1)
+        self.managed_by_day -= np.bincount(old[old >= 0], minlength=len(self.managed_by_day))
         self.managed_by_day[self.day + self.warmup] += len(person)
         self.people.last_followup[person] = self.day
 
@@ -338,12 +343,12 @@ class TierFlowModel(mesa.Model):
         k = self.params.scale
         if k == 1:
             return []
-        small = (self.fac.capacity > 0) & (self.fac.capacity < 10)
+        small = (self.fac.beds > 0) & (self.fac.beds < 10)
         out = []
         if small.any():
-            out.append(f"scale {k}: {int(small.sum())} facilities see fewer than 10 agents a day, so their queues "
-                       "come in lumps of {k} residents: waiting and care forgone are overstated (about +4% forgone "
-                       "at scale 10 in the benchmark county); visit shares are not affected".replace("{k}", str(k)))
+            out.append(f"scale {k}: {int(small.sum())} facilities have fewer than 10 beds in agents of {k} residents, "
+                       "so admissions fill them in lumps: waits for a bed and care given up while waiting are "
+                       "somewhat overstated; visit shares are not affected (see README, Speed)")
         return out
 
     def facility_table(self) -> dict[str, list]:

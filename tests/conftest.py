@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from sim.metrics import Ledger
 from sim.model import TierFlowModel
 from sim.scenario import load
 from sim.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+Ledger.checked = True  # every test run checks that each count lands in its own group
 
 
 def set_path(data: dict, dotted: str, value) -> dict:

@@ -83,6 +83,17 @@ def test_scale_factor_counts_are_scaled_back():
     assert scaled["admissions_per_100"] == pytest.approx(full["admissions_per_100"], rel=0.12)
 
 
+def test_scale_factor_pools_small_clinics_visit_capacity():
+    """At scale 10 a village clinic has under one agent's worth of visits a day, and arrivals
+    come in lumps of 10 residents. Pooled over 10 days, its capacity keeps waits for a visit
+    near full resolution (one day at a time, they were 800 to 1,100 agent-days instead of 1 to 4)."""
+    full = run(small_scenario(population=60000, days=120, seed=3))
+    scaled = run(small_scenario(population=60000, days=120, seed=3, scale=10))
+    village = lambda m: float(m.ledger.group("wait_days")[0])  # noqa: E731
+    assert village(scaled) <= village(full) + 50
+    assert scaled.summary()["forgone_share"] == pytest.approx(full.summary()["forgone_share"], abs=0.005)
+
+
 def test_daily_trust_columns_follow_the_residents(baseline_small):
     m = baseline_small
     d = m.daily()

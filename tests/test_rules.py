@@ -88,17 +88,16 @@ def test_logit_draws_follow_closed_form_probabilities(utility, outside):
     rng = np.random.default_rng(1)
     n = 4000
     util = np.repeat(utility[:1], n, axis=0)
-    valid = np.ones_like(util, dtype=bool)
     out = np.full(n, outside)
-    picks = choose(util, valid, out, rng.random(n))
+    picks = choose(util, out, rng.random(n))
     freq = np.bincount(np.where(picks == FORGO, 4, picks), minlength=5) / n
-    assert np.allclose(freq, logit_probabilities(util[:1], valid[:1], out[:1])[0], atol=0.04)
+    assert np.allclose(freq, logit_probabilities(util[:1], out[:1])[0], atol=0.04)
 
 
 @given(valid=arrays(bool, (20, 4)))
 def test_choice_never_picks_an_invalid_option(valid):
     rng = np.random.default_rng(2)
-    picks = choose(np.zeros((20, 4)), valid, np.full(20, -50.0), rng.random(20))
+    picks = choose(np.where(valid, 0.0, -np.inf), np.full(20, -50.0), rng.random(20))
     chosen = picks[picks != FORGO]
     assert valid[np.flatnonzero(picks != FORGO), chosen].all()
 
