@@ -57,8 +57,9 @@ def episode_counts(rate_per_year: np.ndarray, sizes: np.ndarray, rng: np.random.
     return rng.poisson(np.asarray(rate_per_year) * np.asarray(sizes) / 365.0)
 
 
-def draw_severity(u: np.ndarray, shares: np.ndarray, high_odds: np.ndarray) -> np.ndarray:
-    """Severity of each episode by inverse CDF; `high_odds` scales the odds of severe or critical.
+def severity_cutoffs(shares: np.ndarray, high_odds: np.ndarray) -> np.ndarray:
+    """Cumulative cut points of the severity distribution (shape `high_odds.shape + (3,)`)
+    when `high_odds` scales the odds of a severe or critical episode.
 
     With base shares p, the chance of a severe-or-critical episode becomes
     m*p_high / (1 - p_high + m*p_high); within each group the base proportions hold.
@@ -72,7 +73,18 @@ def draw_severity(u: np.ndarray, shares: np.ndarray, high_odds: np.ndarray) -> n
     c0 = shares[0] * low_scale
     c1 = c0 + shares[1] * low_scale
     c2 = c1 + shares[2] * high_scale
-    return ((u >= c0).astype(np.int8) + (u >= c1) + (u >= c2)).astype(np.int8)
+    return np.stack([c0, c1, c2], axis=-1)
+
+
+def draw_severity(u: np.ndarray, shares: np.ndarray, high_odds: np.ndarray) -> np.ndarray:
+    """Severity of each episode (0 minor .. 3 critical) by inverse CDF; `high_odds` scales the
+    odds of severe or critical (see `severity_cutoffs`)."""
+    return severity_from_cutoffs(u, np.moveaxis(severity_cutoffs(shares, high_odds), -1, 0))
+
+
+def severity_from_cutoffs(u: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """Severity by inverse CDF from each episode's three cut points (`cutoffs[k]`: the k-th)."""
+    return ((u >= cutoffs[0]).astype(np.int8) + (u >= cutoffs[1]) + (u >= cutoffs[2])).astype(np.int8)
 
 
 def needs_admission(u: np.ndarray, severity: np.ndarray, probability: np.ndarray) -> np.ndarray:
@@ -150,14 +162,14 @@ def logit_probabilities(utility: np.ndarray, outside: np.ndarray) -> np.ndarray:
 
 def can_treat(capability: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Whether a facility treats a case: fully within capability, partly in its fractional level."""
-    return u < np.clip(capability - severity + 1.0, 0.0, 1.0)
+    return u < np.minimum(np.maximum(capability - severity + 1.0, 0.0), 1.0)
 
 
 def experience(satisfied: np.ndarray, waited: np.ndarray, referred_on: np.ndarray,
                waiting_penalty: float, referred_outcome: float) -> np.ndarray:
     """Outcome of a visit on the quality scale: 1 good, 0 bad; waiting costs, referral disappoints."""
     outcome = satisfied.astype(np.float32) - waiting_penalty * waited
-    return np.where(referred_on, referred_outcome, np.clip(outcome, 0.0, 1.0)).astype(np.float32)
+    return np.where(referred_on, referred_outcome, np.minimum(np.maximum(outcome, 0.0), 1.0)).astype(np.float32)
 
 
 def learn(trust: np.ndarray, outcome: np.ndarray, rate: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sim.behaviour import draw_severity, episode_counts, needs_admission
+from sim.behaviour import episode_counts, needs_admission, severity_cutoffs, severity_from_cutoffs
 from sim.episodes import Batch
 from sim.population import OLDER_BANDS, Population
 from sim.schema import AGE_BANDS, SEVERITIES, Scenario
@@ -46,15 +46,18 @@ class Onset:
         self.rates = np.repeat(band_rate, 2) * np.tile([1.0, b.chronic_incidence_multiplier], len(AGE_BANDS))
         self.severity_shares = np.array([getattr(b.severity, s) for s in SEVERITIES])
         self.inpatient_probability = np.array([getattr(b.inpatient_probability, s) for s in SEVERITIES])
-        self.older_multiplier = b.older_severity_multiplier
-        self.unmanaged_multiplier = b.unmanaged_complication_multiplier
-        self.signed_reduction = params.signing.benefits.complication_reduction
+        # Severity odds by kind of person: older x 4 + unmanaged chronic x 2 + signed chronic.
+        older, unmanaged, signed = (np.arange(8) // 4, np.arange(8) // 2 % 2, np.arange(8) % 2)
+        odds = np.where(older == 1, b.older_severity_multiplier, 1.0)
+        odds = odds * np.where(unmanaged == 1, b.unmanaged_complication_multiplier, 1.0)
+        odds = odds * np.where(signed == 1, 1.0 - params.signing.benefits.complication_reduction, 1.0)
+        self.cutoffs = np.ascontiguousarray(severity_cutoffs(self.severity_shares, odds).T)  # (3, kinds)
 
     def schedule(self, person: np.ndarray, day: np.ndarray | int) -> None:
         """Put chronic follow-ups in the calendar."""
         if len(person) == 0:
             return
-        if np.ndim(day) == 0:  # one day for all: the usual case
+        if isinstance(day, (int, np.integer)):  # one day for all: the usual case
             self.calendar[int(day)].append(person)
             return
         day = np.asarray(day, dtype=np.int64)
@@ -80,16 +83,13 @@ class Onset:
         acute = self.members[self.starts[stratum] + within]
         ppl = self.people
         chronic = ppl.chronic[acute]
-        managed = ppl.last_followup[acute] >= day - MANAGED_WINDOW
-        odds = np.where(ppl.band[acute] >= min(OLDER_BANDS), self.older_multiplier, 1.0)
-        odds = odds * np.where(chronic & ~managed, self.unmanaged_multiplier, 1.0)
-        odds = odds * np.where(chronic & ppl.signed[acute], 1.0 - self.signed_reduction, 1.0)
+        unmanaged = chronic & (ppl.last_followup[acute] < day - MANAGED_WINDOW)
+        kind = (ppl.band[acute] >= min(OLDER_BANDS)) * 4 + unmanaged * 2 + (chronic & ppl.signed[acute])
         u = rng.random((2, len(acute)))
-        severity = draw_severity(u[0], self.severity_shares, odds)
+        severity = severity_from_cutoffs(u[0], self.cutoffs[:, kind])
         inpatient = needs_admission(u[1], severity, self.inpatient_probability)
         due = self.calendar.pop(day, [])
-        followups = np.concatenate(due) if due else np.zeros(0, np.int64)
-        n_f = len(followups)
-        return Batch.new(np.concatenate([acute, followups]), np.concatenate([severity, np.zeros(n_f, np.int8)]),
-                         np.concatenate([inpatient, np.zeros(n_f, bool)]),
-                         np.arange(len(acute) + n_f) >= len(acute))  # the follow-ups come last
+        n = len(acute)
+        eps = Batch.new(np.concatenate([acute] + due), 0, False, False)  # the follow-ups come last
+        eps.severity[:n], eps.inpatient[:n], eps.chronic[n:] = severity, inpatient, True
+        return eps
