@@ -61,8 +61,9 @@ class Batch:
         return Batch(np.zeros(0, RECORD))
 
     @staticmethod
-    def new(person: np.ndarray, severity: np.ndarray, inpatient: np.ndarray, chronic: np.ndarray) -> "Batch":
-        """Fresh episodes that have not chosen a facility yet."""
+    def new(person: np.ndarray, severity: np.ndarray | int, inpatient: np.ndarray | bool,
+            chronic: np.ndarray | bool) -> "Batch":
+        """Fresh episodes that have not chosen a facility yet (a single value applies to all)."""
         data = np.zeros(len(person), RECORD)
         data["person"], data["severity"], data["inpatient"], data["chronic"] = person, severity, inpatient, chronic
         data["facility"] = data["first_tier"] = -1
