@@ -138,7 +138,7 @@ class TierFlowModel(mesa.Model):
         """One `Patient` per resident agent and one agent per facility.
 
         Cyclic garbage collection is paused meanwhile: it would scan the growing crowd of new
-        agents again and again and find nothing to free (about 15% of a million agents' time).
+        agents again and again and find nothing to free (about 12% of a million agents' time).
         """
         with paused_gc():
             for i in range(self.people.n):
