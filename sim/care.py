@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.behaviour import FORGO, can_treat, choose, experience, fixed_utilities, learn, utilities
 from sim.episodes import BED, VISIT, Batch, join_records, rank_within, unique_rounds
-from sim.insurance import INPATIENT, NO_CAP, OUTPATIENT, rate_table, reimburse
+from sim.insurance import INPATIENT, NO_CAP, OUTPATIENT, every_combination, rate_table, reimburse
 from sim.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
 
 if TYPE_CHECKING:
@@ -105,8 +105,7 @@ class Care:
         settlement x PATIENT_SHAPE, see `patient_row`); an option a patient cannot use is -inf."""
         m = self.m
         n_set = len(self.options)
-        grid = np.meshgrid(np.arange(n_set), *(np.arange(k) for k in self.PATIENT_SHAPE), indexing="ij")
-        s, sev, sch, inpatient, signed = (g.ravel() for g in grid)
+        s, sev, sch, inpatient, signed = every_combination(n_set, *self.PATIENT_SHAPE)
         inpatient, signed = inpatient.astype(bool), signed.astype(bool)
         facility = self.option_facility[s]
         fixed = fixed_utilities(m.coef, sev, self.option_tier[s], self.option_hours[s], m.fac.quality_offset[facility],
@@ -138,8 +137,7 @@ class Care:
         when an annual cap is used up (see `seek`). Bills are exact (see `charge`).
         """
         m = self.m
-        grid = np.meshgrid(*(np.arange(k) for k in self.CLASS_SHAPE + (4, 2)), indexing="ij")
-        sch, inpatient, chronic, severity, signed, tier, in_county = (g.ravel() for g in grid)
+        sch, inpatient, chronic, severity, signed, tier, in_county = every_combination(*self.CLASS_SHAPE, 4, 2)
         amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
         rate = self.rates[sch, inpatient, tier, in_county, 0, signed, chronic]
         spread = np.where(inpatient == 1, 1.0, m.params.behaviour.choice.deductible_spread_visits)
@@ -154,8 +152,8 @@ class Care:
         class x 4 + tier), and the rate, also by in county and referred (index x 4 + in
         county x 2 + referred)."""
         rules = self.m.rules
-        grid = np.meshgrid(*(np.arange(k) for k in self.CLASS_SHAPE + (4, 2, 2)), indexing="ij")
-        sch, inpatient, chronic, severity, signed, tier, in_county, referred = (g.ravel() for g in grid)
+        kinds = every_combination(*self.CLASS_SHAPE, 4, 2, 2)
+        sch, inpatient, chronic, severity, signed, tier, in_county, referred = kinds
         rate = self.rates[sch, inpatient, tier, in_county, referred, signed, chronic]
         first = (in_county == 0) & (referred == 0)  # one row per class and tier
         sch, inpatient, chronic, severity, signed, tier = (
@@ -331,7 +329,7 @@ class Care:
         demand = np.bincount(visits.facility, minlength=len(m.fac.capacity))
         slots = m.fac.visit_slots()
         seen = self.allocate(visits, slots, lambda e: self.visit_priority(e, rng))
-        m.fac.use_slots(slots, np.bincount(visits.facility[seen], minlength=len(slots)))
+        m.fac.use_slots(slots, visits.facility[seen])
         self.transfers, treated = self.examine(visits.take(seen), rng)
         self.finish_outpatient(treated.take(~treated.inpatient), rng)
         to_bed = treated.take(treated.inpatient)

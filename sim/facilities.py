@@ -111,10 +111,11 @@ class Facilities:
             return self.capacity
         return np.minimum(self.unused + self.capacity, self.scale * self.capacity)
 
-    def use_slots(self, slots: np.ndarray, seen: np.ndarray) -> None:
-        """Carry today's unused visit slots over (see `visit_slots`)."""
+    def use_slots(self, slots: np.ndarray, seen_at: np.ndarray) -> None:
+        """Carry today's unused visit slots over (`seen_at`: the facility of each visit seen; see
+        `visit_slots`)."""
         if self.scale > 1:
-            self.unused = np.maximum(slots - seen, 0.0)
+            self.unused = np.maximum(slots - np.bincount(seen_at, minlength=len(slots)), 0.0)
 
     def observe(self, demand: np.ndarray, waiting: np.ndarray) -> None:
         """Update the load and backlog patients will expect tomorrow."""

@@ -83,11 +83,16 @@ def effective_rate(rules: Rules, scheme: np.ndarray, setting: int | np.ndarray, 
     return np.clip(rate, 0.0, 1.0)
 
 
+def every_combination(*sizes: int) -> tuple[np.ndarray, ...]:
+    """Each combination of indexes (0 to size - 1 in each dimension) as flat arrays, one per
+    dimension, the first varying slowest: for tables looked up by a flat index."""
+    return tuple(g.ravel() for g in np.meshgrid(*(np.arange(k) for k in sizes), indexing="ij"))
+
+
 def rate_table(rules: Rules) -> np.ndarray:
     """`effective_rate` for every combination, indexed
     [scheme, setting, tier, in_county, referred, signed, chronic], for fast lookups."""
-    grid = np.meshgrid(*(np.arange(k) for k in (2, 2, 4, 2, 2, 2, 2)), indexing="ij")
-    sch, setting, tier, inc, ref, sig, chro = (g.ravel() for g in grid)
+    sch, setting, tier, inc, ref, sig, chro = every_combination(2, 2, 4, 2, 2, 2, 2)
     rates = effective_rate(rules, sch, setting, tier, inc.astype(bool), ref.astype(bool), sig.astype(bool),
                            chro.astype(bool))
     return rates.reshape(2, 2, 4, 2, 2, 2, 2)
