@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -114,7 +115,6 @@ def scale_factor(big: int, full_seed1: dict, full_seeds: int = 3, scaled_seeds: 
     A difference counts as sampling error when it is within 3 standard errors of the
     difference of the two means (Welch: each side's seed-to-seed spread).
     """
-    import statistics
     print(f"3. Scale factor: {big:,} residents as {big // 10:,} agents (scale 10, {scaled_seeds} seeds) "
           f"against full resolution ({full_seeds} seeds)")
     full = [full_seed1] + [measure("engine", big, seed=s) for s in range(2, full_seeds + 1)]

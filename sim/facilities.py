@@ -71,6 +71,12 @@ class Facilities:
     def _resize(self) -> None:
         self.capacity = self.base_capacity * self.expansion
         self.beds = np.round(self.base_beds * self.expansion).astype(np.int64)
+        self.capacity_by_tier = self.by_tier(self.capacity)  # for the daily ledger
+        self.beds_by_tier = self.by_tier(self.beds)
+
+    def by_tier(self, per_facility: np.ndarray) -> np.ndarray:
+        """Sum a facility array by tier."""
+        return np.bincount(self.tier, weights=per_facility, minlength=len(TIERS))
 
     def strengthen(self, params: Scenario, progress: float) -> None:
         """Medical community (紧密型县域医共体): experts sent down, telemedicine and shared labs.

@@ -112,7 +112,6 @@ class TierFlowModel(mesa.Model):
         self.budget_start = 0
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
         self.snapshot_days: set[int] = set(self.changes)
-        self._totals_of = None  # the capacity array that the cached tier totals were taken from
         self._configure(params)
         if agents:
             self._create_agents()
@@ -329,13 +328,9 @@ class TierFlowModel(mesa.Model):
         """Premiums, states and the day's row."""
         ppl, led = self.people, self.ledger
         led.add("premiums", self.daily_premiums)
-        fac = self.fac
-        if fac.capacity is not self._totals_of:  # new arrays each time facilities are resized
-            self._totals_of = fac.capacity
-            self._capacity_totals, self._bed_totals = self.tier_totals(fac.capacity), self.tier_totals(fac.beds)
-        led.set_group("capacity", self._capacity_totals)
-        led.set_group("beds", self._bed_totals)
-        led.set_group("beds_occupied", self.tier_totals(fac.occupied))
+        led.set_group("capacity", self.fac.capacity_by_tier)
+        led.set_group("beds", self.fac.beds_by_tier)
+        led.set_group("beds_occupied", self.fac.by_tier(self.fac.occupied))
         queue = self.care.queue
         led.set("queue_outpatient", float((queue.stage == 0).sum()), scaled=True)
         led.set("queue_admission", float((queue.stage == 1).sum()), scaled=True)
@@ -347,10 +342,6 @@ class TierFlowModel(mesa.Model):
         led.day = min(led.day + 1, len(led.rows) - 1)
 
     # ------------------------------------------------------------ bookkeeping
-
-    def tier_totals(self, per_facility: np.ndarray) -> np.ndarray:
-        """Sum a facility array by tier."""
-        return np.bincount(self.fac.tier, weights=per_facility, minlength=4)
 
     def mark_managed(self, person: np.ndarray) -> None:
         """Record a grassroots chronic follow-up today (chronic disease management)."""
