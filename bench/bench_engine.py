@@ -7,7 +7,7 @@
 Every measurement runs in its own process (so peak memory is that run's own) and the
 parent prints them side by side:
 
-1. the engine and bench/reference.py on the same 20,000-resident county, scenario and seed,
+1. the engine and sim/studies/reference.py on the same 20,000-resident county, scenario and seed,
    run alternately (three of each by default, each side's fastest kept): wall times (agent
    creation included), their ratio, throughput and peak memory;
 2. the engine at 100,000 and 1,000,000 residents for one simulated year: time per year, and
@@ -35,10 +35,10 @@ SHARES = ("grassroots_share", "in_county_share", "tertiary_share", "forgone_shar
 def child(kind: str, population: int, scale: int, seed: int, agents: bool) -> dict:
     """Run one model in this process and return its measurements."""
     sys.path.insert(0, str(ROOT))
-    from bench.reference import ReferenceModel
-    from sim.metrics import GROUP_SLICE
-    from sim.model import TierFlowModel
-    from sim.scenario import Timeline, load
+    from sim.studies.reference import ReferenceModel
+    from sim.engine.metrics import GROUP_SLICE
+    from sim.engine.model import TierFlowModel
+    from sim.scenario.loader import Timeline, load
 
     # The calibrated baseline county, resized: about 3,300 residents per village, 60,000 per township.
     scenario = load(ROOT / "scenarios" / "baseline.yaml", [

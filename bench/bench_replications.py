@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_replications.py                       # 100 replications, 100,000 residents, 2 workers
     .venv/bin/python bench/bench_replications.py --reps 20 --population 20000   # scaled down
 
-Both sides go through the same runner as `run.py compare` (`sim.experiment.run_tasks`), saving
+Both sides go through the same runner as `run.py compare` (`sim.studies.experiment.run_tasks`), saving
 every replication's summary and daily columns to a temporary folder:
 
 1. serial: the first `--serial-sample` replications in this process (`--workers 1`); their mean
@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sim.model  # noqa: E402,F401 - imported before timing: the serial side should not pay for it
-from sim.executors import Progress, open_pool  # noqa: E402
-from sim.experiment import ReplicationStore, make_task, replication_seeds, run_tasks  # noqa: E402
+import sim.engine.model  # noqa: E402,F401 - imported before timing: the serial side should not pay for it
+from sim.studies.executors import Progress, open_pool  # noqa: E402
+from sim.studies.experiment import ReplicationStore, make_task, replication_seeds, run_tasks  # noqa: E402
 
 
 def timed_run(tasks, workers: int, folder: Path, quiet: bool) -> tuple[float, dict]:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from sim.plots.run import build_figures, png_bytes  # noqa: E402
-from sim.results import load_run  # noqa: E402
+from sim.outputs.plots.run import build_figures, png_bytes  # noqa: E402
+from sim.outputs.results import load_run  # noqa: E402
 
 OUT = ROOT / "docs" / "figures"
 # (scenario, figure): the figures the README shows, in its order.

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.metrics import HEADLINE, display_width, format_indicator
-from sim.scenario import ScenarioError, Timeline, load
+from sim.engine.metrics import HEADLINE, display_width, format_indicator
+from sim.scenario.loader import ScenarioError, Timeline, load
 
 EXIT_BAD_INPUT = 2
 
@@ -51,9 +51,9 @@ def summary_table(summary: dict) -> str:
 
 def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en") -> Path:
     """Run one scenario and save its results folder (figure labels in `lang`); return the folder."""
-    from sim.model import TierFlowModel
-    from sim.plots import draw_run
-    from sim.results import manifest, save_run
+    from sim.engine.model import TierFlowModel
+    from sim.outputs.plots import draw_run
+    from sim.outputs.results import manifest, save_run
 
     base = timeline.base
     started = time.perf_counter()
@@ -99,8 +99,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from sim.plots import draw_run
-    from sim.plots.compare import draw_experiment, experiment_kind
+    from sim.outputs.plots import draw_run
+    from sim.outputs.plots.compare import draw_experiment, experiment_kind
 
     folder = Path(args.folder)
     if experiment_kind(folder):  # a compare, sweep or sensitivity folder
@@ -116,7 +116,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sim.report import write_report
+    from sim.outputs.report import write_report
 
     folder = Path(args.folder)
     if not (folder / "daily.csv").exists():
@@ -134,7 +134,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         print(f"error: the dashboard needs the optional extra ({exc.name} is missing): "
               "pip install -e \".[dashboard]\"", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from sim.dashboard import serve
+    from sim.outputs.dashboard import serve
 
     print(f"TierFlow dashboard: http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     serve(args.host, args.port)
@@ -142,7 +142,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_schema_doc(args: argparse.Namespace) -> int:
-    from sim.schema_doc import render
+    from sim.scenario.reference_page import render
 
     text = render()
     if args.output == "-":
@@ -221,14 +221,14 @@ def _experiment(module: str) -> tuple[Callable, Callable]:
 
 
 _register("compare", "replicate scenarios with paired seeds; table and forest plot of differences",
-          *_experiment("sim.compare"))
-_register("sweep", "run a grid over one or more parameters, replicated", *_experiment("sim.sweep"))
+          *_experiment("sim.studies.compare"))
+_register("sweep", "run a grid over one or more parameters, replicated", *_experiment("sim.studies.sweep"))
 _register("sensitivity", "global sensitivity of indicators to parameters (SALib: Morris or Sobol)",
-          *_experiment("sim.sensitivity"))
+          *_experiment("sim.studies.sensitivity"))
 _register("calibrate", "fit behavioural constants to official figures; write a calibrated scenario",
-          *_experiment("sim.calibrate"))
+          *_experiment("sim.studies.calibrate"))
 _register("validate-model", "compare the model with published evidence not used in fitting",
-          *_experiment("sim.validation"))
+          *_experiment("sim.studies.validation"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.metrics import Ledger
-from sim.model import TierFlowModel
-from sim.scenario import load
-from sim.schema import Scenario
+from sim.engine.metrics import Ledger
+from sim.engine.model import TierFlowModel
+from sim.scenario.loader import load
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sim.agents import CountyHospital, FamilyDoctor, Patient, TertiaryHospital, TownshipHealthCentre
-from sim.model import TierFlowModel
+from sim.engine.agents import CountyHospital, FamilyDoctor, Patient, TertiaryHospital, TownshipHealthCentre
+from sim.engine.model import TierFlowModel
 from tests.conftest import small_scenario
 
 

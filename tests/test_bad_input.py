@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.scenario import MAX_ALIASES, MAX_BYTES, ScenarioError, load
+from sim.scenario.loader import MAX_ALIASES, MAX_BYTES, ScenarioError, load
 from tests.conftest import ROOT, SCENARIOS
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario import load
+from sim.scenario.loader import load
 from tests.conftest import SCENARIOS, run
 
 

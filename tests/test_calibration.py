@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.calibrate import load_targets, run_calibration
-from sim.model import TierFlowModel
-from sim.scenario import load
+from sim.studies.calibrate import load_targets, run_calibration
+from sim.engine.model import TierFlowModel
+from sim.scenario.loader import load
 from tests.conftest import ROOT, SCENARIOS
 
 TARGETS = ROOT / "data" / "targets" / "county.yaml"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import sim.experiment
+import sim.studies.experiment
 from sim.cli import main
 from tests.conftest import ROOT, SCENARIOS
 
@@ -95,7 +95,7 @@ def test_compare_writes_the_same_numbers_on_one_and_two_workers_and_dask(county,
     seeds = {(r["scenario"], r["replication"]): r["seed"] for r in reps}
     assert all(seeds[("base", i)] == seeds[("policy", i)] for i in ("0", "1", "2"))
     spec = json.loads((one / "comparison.json").read_text())
-    assert spec["seeds"] == sim.experiment.replication_seeds(7, 3) and spec["base"] == "base"
+    assert spec["seeds"] == sim.studies.experiment.replication_seeds(7, 3) and spec["base"] == "base"
     # The paired difference is the mean of the per-replication differences, with a t-interval.
     value = {(r["scenario"], r["replication"], r["indicator"]): float(r["value"]) for r in reps}
     paired = [value[("policy", i, "grassroots_share_all")] - value[("base", i, "grassroots_share_all")]
@@ -169,15 +169,15 @@ def test_a_sweep_stopped_half_way_resumes_to_the_same_data(county, tmp_path, cap
 
 
 def test_a_failed_replication_is_reported_and_the_others_finish(county, tmp_path, capsys, monkeypatch):
-    seeds = sim.experiment.replication_seeds(5, 3)
-    real = sim.experiment.run_replication
+    seeds = sim.studies.experiment.replication_seeds(5, 3)
+    real = sim.studies.experiment.run_replication
 
     def failing(task):
         if task.scenario == "policy" and task.seed == seeds[1]:
             raise ValueError("injected failure")
         return real(task)
 
-    monkeypatch.setattr(sim.experiment, "run_replication", failing)
+    monkeypatch.setattr(sim.studies.experiment, "run_replication", failing)
     args = ("compare", county / "base.yaml", county / "policy.yaml", "--reps", "3", "--seed", "5", "--workers", "1",
             "--out", tmp_path, "--no-figures")
     code, out, err = run_main(capsys, *args)
@@ -189,7 +189,7 @@ def test_a_failed_replication_is_reported_and_the_others_finish(county, tmp_path
     assert len(list(folder.glob("runs/*/rep-*/replication.json"))) == 5
     assert {r["replication"] for r in rows(folder / "replications.csv")} == {"0", "2"}  # complete pairs only
 
-    monkeypatch.setattr(sim.experiment, "run_replication", real)
+    monkeypatch.setattr(sim.studies.experiment, "run_replication", real)
     code, out, err = run_main(capsys, *args, "--resume", folder)
     assert code == 0, err
     assert "5 finished replication(s) reused" in out and not (folder / "failures.json").exists()
@@ -222,7 +222,7 @@ def test_reps_auto_adds_replications_until_the_target_is_met(county, tmp_path, c
     assert _widest_half_width(folder, "grassroots_share") <= target
     n, table = auto["replications"], rows(folder / "replications.csv")
     names = {r["indicator"] for r in table}
-    assert set(sim.experiment.indicator_names()) <= names and len(table) == 2 * n * len(names)
+    assert set(sim.studies.experiment.indicator_names()) <= names and len(table) == 2 * n * len(names)
 
 
 def test_sensitivity_ranks_parameters_with_salib(county, tmp_path, capsys):

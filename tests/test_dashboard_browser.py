@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.dashboard import ClassroomModel, lever_values
+from sim.outputs.dashboard import ClassroomModel, lever_values
 from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,12 +10,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sim.executors import Progress, open_pool
-from sim.experiment import (ReplicationStore, Task, flat_indicators, make_task, replication_seeds, run_replication,
+from sim.studies.executors import Progress, open_pool
+from sim.studies.experiment import (ReplicationStore, Task, flat_indicators, make_task, replication_seeds, run_replication,
                             run_tasks, timeline_data)
-from sim.model import TierFlowModel
-from sim.scenario import Timeline
-from sim.stats import interval
+from sim.engine.model import TierFlowModel
+from sim.scenario.loader import Timeline
+from sim.studies.stats import interval
 from tests.conftest import SCENARIOS, load_small, small_scenario
 
 SMALL = ("world.population=3000", "warmup_days=10")
@@ -180,7 +180,7 @@ def test_t_interval_matches_the_textbook():
 
 
 def test_timeline_data_rebuilds_the_same_timeline():
-    from sim.experiment import timeline_from_data
+    from sim.studies.experiment import timeline_from_data
 
     timeline = load_small("xinxiang_2025.yaml", seed=1, population=3000, days=200)
     again = timeline_from_data(timeline_data(timeline))

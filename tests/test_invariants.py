@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.metrics import group
-from sim.model import TierFlowModel
+from sim.engine.metrics import group
+from sim.engine.model import TierFlowModel
 from tests.conftest import run, small_scenario
 
 
@@ -64,7 +64,7 @@ def test_beds_never_overfilled(baseline_small):
 
 
 def test_same_seed_same_daily_and_different_seed_differs(tmp_path):
-    from sim.results import write_daily
+    from sim.outputs.results import write_daily
 
     paths = []
     for i, seed in enumerate((3, 3, 4)):

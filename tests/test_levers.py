@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from sim.metrics import group
-from sim.model import TierFlowModel
-from sim.population import OLDER_BANDS
-from sim.scenario import over_defaults
-from sim.schema import SCHEMES, SETTINGS, TIERS, Scenario
+from sim.engine.metrics import group
+from sim.engine.model import TierFlowModel
+from sim.county.population import OLDER_BANDS
+from sim.scenario.loader import over_defaults
+from sim.scenario.schema import SCHEMES, SETTINGS, TIERS, Scenario
 from tests.conftest import set_path
 
 POPULATION = 15_000

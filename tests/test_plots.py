@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 
 from sim.cli import run_scenario
-from sim.metrics import group
-from sim.plots import FIGURES, build_figures, draw_run
-from sim.plots import style
-from sim.plots.common import wrap_title
-from sim.plots.flows import flow_matrix
-from sim.plots.run import burden_table, fund_by_tier_daily
-from sim.results import load_run
-from sim.schema import TIERS
+from sim.engine.metrics import group
+from sim.outputs.plots import FIGURES, build_figures, draw_run
+from sim.outputs.plots import style
+from sim.outputs.plots.common import wrap_title
+from sim.outputs.plots.flows import flow_matrix
+from sim.outputs.plots.run import burden_table, fund_by_tier_daily
+from sim.outputs.results import load_run
+from sim.scenario.schema import TIERS
 from tests.conftest import ROOT, load_small
 
 CHANGE = 183

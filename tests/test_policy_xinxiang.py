@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model import TierFlowModel
+from sim.engine.model import TierFlowModel
 from tests.conftest import load_small
 
 SEEDS = (11, 12, 13)

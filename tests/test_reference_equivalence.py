@@ -1,4 +1,4 @@
-"""The engine and the idiomatic per-agent Mesa model (bench/reference.py) agree statistically.
+"""The engine and the idiomatic per-agent Mesa model (sim/studies/reference.py) agree statistically.
 
 Same scenario, same rules, different random draws: for each indicator the difference of
 the two models' means over several seeds must lie within four standard errors (plus a
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.reference import ReferenceModel
-from sim.model import TierFlowModel
-from sim.scenario import Timeline
+from sim.studies.reference import ReferenceModel
+from sim.engine.model import TierFlowModel
+from sim.scenario.loader import Timeline
 from tests.conftest import small_scenario
 
 SEEDS = (21, 22, 23, 24)

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from sim.cli import run_scenario
-from sim.metrics import HEADLINE, format_indicator
-from sim.plots import FIGURES
-from sim.report import TARGETS_FILE, lever_differences, write_report
-from sim.results import load_run
+from sim.engine.metrics import HEADLINE, format_indicator
+from sim.outputs.plots import FIGURES
+from sim.outputs.report import TARGETS_FILE, lever_differences, write_report
+from sim.outputs.results import load_run
 from tests.conftest import ROOT, load_small
 
 

@@ -7,11 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.behaviour import (FORGO, can_treat, choose, cost_disutility, draw_severity, experience, learn,
+from sim.engine.behaviour import (FORGO, can_treat, choose, cost_disutility, draw_severity, experience, learn,
                            logit_probabilities)
-from sim.episodes import rank_within, unique_rounds
-from sim.insurance import Rules, effective_rate, reimburse
-from sim.schema import Scenario
+from sim.engine.episodes import rank_within, unique_rounds
+from sim.engine.insurance import Rules, effective_rate, reimburse
+from sim.scenario.schema import Scenario
 
 money = st.floats(0, 1e6, allow_nan=False)
 share = st.floats(0, 1, allow_nan=False)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.model import TierFlowModel
-from sim.scenario import load, load_yaml, split_path
-from sim.schema_doc import render
+from sim.engine.model import TierFlowModel
+from sim.scenario.loader import load, load_yaml, split_path
+from sim.scenario.reference_page import render
 from tests.conftest import ROOT, SCENARIOS
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))
@@ -128,7 +128,7 @@ def test_reference_page_matches_the_schema():
 
 def test_reference_page_documents_every_parameter():
     """Every leaf parameter of a default scenario appears in the reference with its key path."""
-    from sim.schema import Scenario
+    from sim.scenario.schema import Scenario
 
     page = render()
     data = Scenario().model_dump()

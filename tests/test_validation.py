@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.validation import format_checks, run_checks
+from sim.studies.validation import format_checks, run_checks
 from tests.conftest import SCENARIOS
 
 AGREE = {  # kept in step with the README's validation table

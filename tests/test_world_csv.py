@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.facilities import Facilities
-from sim.model import Streams, TierFlowModel
-from sim.world import build_world
-from sim.population import synthesise as synthesise_population
-from sim.scenario import ScenarioError, load
-from sim.schema import Scenario, WorldFiles
-from sim.schema import World as WorldSpec
-from sim.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
-from sim.world_csv import check_world_files, load_world, write_world_csv
+from sim.engine.facilities import Facilities
+from sim.engine.model import Streams, TierFlowModel
+from sim.county.build import build_world
+from sim.county.population import synthesise as synthesise_population
+from sim.scenario.loader import ScenarioError, load
+from sim.scenario.schema import Scenario, WorldFiles
+from sim.scenario.schema import World as WorldSpec
+from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
+from sim.county.csv_county import check_world_files, load_world, write_world_csv
 from tests.conftest import ROOT, SCENARIOS, small_scenario
 
 TEMPLATES = SCENARIOS / "templates"

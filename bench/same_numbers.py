@@ -1,0 +1,66 @@
+"""Do two commits give the same numbers? Runs every shipped scenario at a reference commit and
+at the working tree, and compares `daily.csv` and `summary.json` byte for byte.
+
+    .venv/bin/python bench/same_numbers.py                 # against HEAD
+    .venv/bin/python bench/same_numbers.py --ref abc1234   # against another commit
+    .venv/bin/python bench/same_numbers.py --days 120      # shorter runs, for a quick look
+
+The reference commit is checked out with `git worktree` in a temporary folder; each tree runs
+its own `run.py` (figures skipped), so the two sides share only the virtual environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = ("daily.csv", "summary.json")
+
+
+def run_all(tree: Path, out: Path, days: int | None) -> dict[str, Path]:
+    """Run each scenario of `tree`'s library into `out`; return its run folder by scenario."""
+    folders = {}
+    for scenario in sorted((tree / "scenarios").glob("*.yaml")):
+        if scenario.stem.startswith("baseline_uncalibrated"):
+            continue  # a base file to extend, not a scenario users run
+        cmd = [sys.executable, "run.py", str(scenario.relative_to(tree)), "--out", str(out), "--no-figures"]
+        cmd += ["--days", str(days)] if days else []
+        subprocess.run(cmd, cwd=tree, check=True, stdout=subprocess.DEVNULL)
+        runs = sorted(p for p in (out / scenario.stem).iterdir() if p.is_dir())
+        folders[scenario.stem] = runs[-1]
+    return folders
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ref", default="HEAD", help="the commit to compare against (default HEAD)")
+    ap.add_argument("--days", type=int, help="days per run (default: each scenario's own)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        ref_tree = tmp / "ref"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(ref_tree), args.ref], cwd=ROOT, check=True)
+        try:
+            old = run_all(ref_tree, tmp / "old", args.days)
+            new = run_all(ROOT, tmp / "new", args.days)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(ref_tree)], cwd=ROOT, check=False)
+        differ = 0
+        for name in sorted(old.keys() | new.keys()):
+            if name not in old or name not in new:
+                print(f"{name:32} only at {'the reference' if name in old else 'the working tree'}")
+                continue
+            for f in FILES:
+                same = (old[name] / f).read_bytes() == (new[name] / f).read_bytes()
+                differ += not same
+                print(f"{name:32} {f:14} {'identical' if same else 'DIFFERENT'}")
+        print(f"{differ} file(s) differ")
+        return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

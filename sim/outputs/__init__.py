@@ -1,0 +1,1 @@
+"""Outputs floor: run folders, figures, the HTML report and the classroom dashboard."""
