@@ -191,6 +191,8 @@ def _access(graph: nx.DiGraph, settlement, index: dict) -> list[tuple[int, float
             continue
         if f not in index:
             raise ValueError(f"access edge {settlement!r} -> {f!r}: access edges lead to facilities")
+        if "minutes" not in data:
+            raise ValueError(f"access edge {settlement!r} -> {f!r} has no minutes (the travel time)")
         out.append((index[f], float(data["minutes"])))
     return out
 
