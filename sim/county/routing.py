@@ -142,9 +142,26 @@ def compile_routes(graph: nx.DiGraph) -> Routes:
     nodes = graph.nodes
     tier = np.array([TIERS.index(nodes[f]["tier"]) for f in facilities], dtype=np.int8)
     fac_xy = np.array([nodes[f]["pos"] for f in facilities], dtype=np.float64).reshape(-1, 2)
-    fac_town = np.array([nodes[f].get("township", -1) for f in facilities], dtype=np.int64)
     dist = distance_of(graph.graph.get("coordinates", "km"))
     index = {f: i for i, f in enumerate(facilities)}
+    choice, minutes = choice_sets(graph, settlements, index, tier, fac_xy, dist)
+    own_v, own_c = choice[:, 0].copy(), choice[:, 1].copy()
+    population = np.array([nodes[s]["population"] for s in settlements], dtype=np.int64)
+    targets, tie_of = _upward_ties(graph, facilities, index, tier, fac_xy, dist)
+    referral_up, referral_tie = _referral_up(targets, tie_of, tier, fac_xy, dist)
+    return Routes(choice=choice, travel_minutes=minutes, own_village_clinic=own_v, own_township_centre=own_c,
+                  fac_catchment=catchments(tier, own_v, own_c, population), referral_up=referral_up,
+                  referral_targets=_padded(targets), referral_tie=referral_tie,
+                  fac_capability_gain=capability_gains(tie_of))
+
+
+def choice_sets(graph: nx.DiGraph, settlements: list, index: dict, tier: np.ndarray, fac_xy: np.ndarray,
+                dist) -> tuple[np.ndarray, np.ndarray]:
+    """(S, K) options and minutes from the access edges, in the columns of the module docstring."""
+    nodes = graph.nodes
+    fac_town = np.full(len(index), -1, dtype=np.int64)
+    for f, i in index.items():
+        fac_town[i] = nodes[f].get("township", -1)
     options = [_access(graph, s, index) for s in settlements]
     own_village, own_centre, extra_villages, extra_centres = [], [], [], []
     for s, opts in zip(settlements, options):
@@ -172,15 +189,7 @@ def compile_routes(graph: nx.DiGraph) -> Routes:
             if option is not None:
                 choice[s, column], minutes[s, column] = option
     np.maximum(minutes, MIN_TRAVEL_MINUTES, out=minutes, where=choice >= 0)
-    own_v = choice[:, 0].copy()
-    own_c = choice[:, 1].copy()
-    population = np.array([nodes[s]["population"] for s in settlements], dtype=np.int64)
-    targets, tie_of = _upward_ties(graph, facilities, index, tier, fac_xy, dist)
-    referral_up, referral_tie = _referral_up(targets, tie_of, tier, fac_xy, dist)
-    return Routes(choice=choice, travel_minutes=minutes, own_village_clinic=own_v, own_township_centre=own_c,
-                  fac_catchment=catchments(tier, own_v, own_c, population), referral_up=referral_up,
-                  referral_targets=_padded(targets), referral_tie=referral_tie,
-                  fac_capability_gain=capability_gains(tie_of))
+    return choice, minutes
 
 
 def _access(graph: nx.DiGraph, settlement, index: dict) -> list[tuple[int, float]]:
