@@ -4,7 +4,11 @@
     model.run()
     model.summary()
 
-`model.plan` is the day, one stage per line; `model.step()` runs it once.
+`model.plan` is the day, one stage per line; `model.step()` runs it once. The stages live in
+their own modules and are handed the objects they read and write, never the model: `choice`
+(where to go), `flow` (queues, treatment, referral, beds), `billing` (bills, settling the
+day's contacts), `residents` (running totals, trust) and the policy `programmes` (signing,
+the medical community and its budget, tertiary expansion).
 """
 
 from __future__ import annotations
