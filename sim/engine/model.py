@@ -34,7 +34,7 @@ from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, group, summ
 from sim.engine.onset import Onset
 from sim.engine.programmes import CapacityExpansion, MedicalCommunity, Programme, Signing
 from sim.engine.residents import Residents
-from sim.engine.streams import STREAMS, Streams  # noqa: F401  (Streams is imported from here too)
+from sim.engine.streams import Streams
 from sim.scenario.schema import TIERS, Scenario, Timeline
 
 TRUST_COLUMNS = [INDEX[f"trust_{t}"] for t in TIERS]
