@@ -17,7 +17,7 @@ def test_every_episode_ends_somewhere(baseline_small):
     ended = m.ledger.group("treated").sum() + m.ledger.group("forgone").sum() + m.ledger.group("reneged").sum()
     assert m.ledger.group("forgone_quintile").sum() == pytest.approx(
         m.ledger.group("forgone").sum() + m.ledger.group("reneged").sum())
-    waiting = len(m.care.queue) + len(m.care.transfers)
+    waiting = len(m.flow.queue) + len(m.flow.transfers)
     assert new > 1000
     assert new == pytest.approx(ended + waiting, abs=1e-6)
 

@@ -308,7 +308,7 @@ def test_priority_referral_shortens_signed_patients_waits():
         waited = 0
         while model.day < model.params.days:
             model.step()
-            queue = model.care.queue
+            queue = model.flow.queue
             waited += int((queue.referred & model.people.signed[queue.person]).sum())
         waits[on] = waited
     assert waits[True] < waits[False]

@@ -16,9 +16,30 @@ FIELDS = {
     "referred": np.bool_,    # arrived by referral
     "waited": np.int16,      # days waited so far
     "stage": np.int8,        # VISIT or BED
-    "contact": np.uint8,     # what settling a contact involves (bit flags, see sim.engine.care.Contact)
+    "contact": np.uint8,     # what settling a contact involves (bit flags, see `Contact`)
 }
 RECORD = np.dtype(list(FIELDS.items()), align=True)
+
+CHRONIC = 4           # outcome index of chronic follow-ups in the ledger
+# Chronic patients weigh doctor quality like a moderate illness: technology and
+# specialists matter for chronic care (BMJ Open MNL: "no first-class technology" OR 29.7).
+CHRONIC_CHOICE_SEVERITY = 1
+LOS_BY_SEVERITY = np.array([0.7, 1.0, 1.25, 1.6])  # length of stay relative to the tier's, by severity
+
+
+class Contact:
+    """Bit flags of a contact to settle: how it is billed and what the patient learns."""
+
+    INPATIENT = 1    # billed as an admission (otherwise as an outpatient visit)
+    WAIVED = 2       # deductible waived (a downward referral continues a stay)
+    LEARN = 4        # the patient updates trust from it
+    REFERRED_ON = 8  # ...and was sent on to a higher tier (disappointing)
+
+
+def add_counts(target: np.ndarray, index: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """target[index] += weights (or 1), with repeated indexes adding up (a fast np.add.at)."""
+    if len(index):
+        target += np.bincount(index, weights=weights, minlength=len(target)).astype(target.dtype)
 
 
 def join_records(arrays: list[np.ndarray]) -> np.ndarray:

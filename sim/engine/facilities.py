@@ -1,4 +1,4 @@
-"""Facilities' state as arrays: capability, quality, capacity, beds, load, revenue.
+"""Facilities' state as arrays: capability, quality, capacity, beds, load, revenue, referrals.
 
 Per-tier parameters come from the scenario's `providers`; values a planner supplied per
 facility (CSV worlds) take precedence. The county medical community raises grassroots
@@ -51,6 +51,9 @@ class Facilities:
         self.capacity = np.zeros(n)
         self.beds = np.zeros(n, np.int64)
         self.base_wait = np.zeros(n)
+        self.referral_codes = np.zeros(0, np.int64)  # (from * n_facilities + to) pairs seen so far
+        self.referral_totals = np.zeros(0)           # referrals per pair (agent units)
+        self.referral_pending: list[np.ndarray] = []  # codes not yet counted in
 
     def configure(self, params: Scenario) -> None:
         """Apply a (new) parameter set: per-tier values, then the facility's own."""
@@ -132,3 +135,23 @@ class Facilities:
     def wait_hours(self) -> np.ndarray:
         """Expected waiting time at each facility, in hours."""
         return expected_wait_hours(self.base_wait, self.load, self.backlog)
+
+    def count_referrals(self, source: np.ndarray, target: np.ndarray, day: int) -> None:
+        """Count referrals per (from, to) facility pair from day 0 on, for the referral network figure."""
+        if len(source) and day >= 0:
+            self.referral_pending.append(source.astype(np.int64) * self.world.n_facilities + target)
+            if len(self.referral_pending) >= 60:  # aggregate as we go: keep counts, not records
+                self._compact_referrals()
+
+    def _compact_referrals(self) -> None:
+        codes = np.concatenate([self.referral_codes] + self.referral_pending)
+        weights = np.concatenate([self.referral_totals, np.ones(len(codes) - len(self.referral_codes))])
+        self.referral_codes, inverse = np.unique(codes, return_inverse=True)
+        self.referral_totals = np.bincount(inverse, weights=weights)
+        self.referral_pending = []
+
+    def referral_counts(self) -> dict[tuple[int, int], int]:
+        """Referrals since day 0 per (from, to) facility pair (agent units)."""
+        self._compact_referrals()
+        n = self.world.n_facilities
+        return {(int(c // n), int(c % n)): int(k) for c, k in zip(self.referral_codes, self.referral_totals)}

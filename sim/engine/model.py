@@ -4,7 +4,11 @@
     model.run()
     model.summary()
 
-`model.plan` is the day, one stage per line; `model.step()` runs it once.
+`model.plan` is the day, one stage per line; `model.step()` runs it once. The stages live in
+their own modules and are handed the objects they read and write, never the model: `choice`
+(where to go), `flow` (queues, treatment, referral, beds), `billing` (bills, settling the
+day's contacts), `residents` (running totals, trust) and the policy `programmes` (signing,
+the medical community and its budget, tertiary expansion).
 """
 
 from __future__ import annotations
@@ -17,22 +21,23 @@ import mesa
 import numpy as np
 
 from sim.county import population as population_mod
-from sim.engine.agents import FACILITY_CLASSES, Patient
-from sim.engine.behaviour import ChoiceCoefficients
-from sim.engine.care import Care
-from sim.engine.facilities import Facilities
-from sim.engine.insurance import Rules
-from sim.engine.metrics import COLUMNS, GROUP_SLICE, INDEX, Ledger, PersonTotals, group, summarise
-from sim.engine.onset import MANAGED_WINDOW, Onset
-from sim.county.population import signing_weights
-from sim.scenario.schema import SEVERITIES, TIERS, Scenario, Timeline
 from sim.county.build import build_world
 from sim.county.world import World
+from sim.engine.agents import FACILITY_CLASSES, Patient
+from sim.engine.behaviour import ChoiceCoefficients
+from sim.engine.billing import Billing, price_tables
+from sim.engine.choice import Choice
+from sim.engine.facilities import Facilities
+from sim.engine.flow import Flow
+from sim.engine.insurance import Rules
+from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, group, summarise
+from sim.engine.onset import Onset
+from sim.engine.programmes import CapacityExpansion, MedicalCommunity, Programme, Signing
+from sim.engine.residents import Residents
+from sim.engine.streams import Streams
+from sim.scenario.schema import TIERS, Scenario, Timeline
 
-# Independent random streams, one per purpose and day: a policy that changes choices
-# leaves the same people falling ill on the same days (common random numbers).
 TRUST_COLUMNS = [INDEX[f"trust_{t}"] for t in TIERS]
-STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge")
 
 
 @contextmanager
@@ -46,36 +51,6 @@ def paused_gc():
     finally:
         if was_enabled:
             gc.enable()
-
-
-class Streams:
-    """Per-purpose, per-day random generators derived from one seed."""
-
-    SETUP = None
-    DAY_OFFSET = 10_000  # keys stay non-negative through any warm-up
-    SPENT_BUFFER = np.zeros(4, np.uint64)  # buffer_pos 4: the buffer is used up, the next draw starts afresh
-
-    def __init__(self, seed: int):
-        self.seed = seed
-        self.key = np.array([np.random.SeedSequence(seed).generate_state(1, np.uint64)[0], 0], dtype=np.uint64)
-        self.generators: dict[str, np.random.Generator] = {}
-
-    def get(self, purpose: str, day: int | None = SETUP) -> np.random.Generator:
-        """The generator for one purpose on one day (no day: building the model).
-
-        Philox is counter-based: each (purpose, day) counter starts an independent stream. One
-        generator per purpose is moved to the day's counter (cheaper than opening a new one),
-        so a purpose's generator from an earlier day must not be used again.
-        """
-        counter = np.array([0, 0, STREAMS.index(purpose), 0 if day is None else day + self.DAY_OFFSET], np.uint64)
-        gen = self.generators.get(purpose)
-        if gen is None:
-            gen = self.generators[purpose] = np.random.Generator(np.random.Philox(key=self.key, counter=counter))
-        else:
-            bits = gen.bit_generator
-            bits.state = {"bit_generator": "Philox", "state": {"counter": counter, "key": self.key},
-                          "buffer": self.SPENT_BUFFER, "buffer_pos": 4, "has_uint32": 0, "uinteger": 0}
-        return gen
 
 
 class TierFlowModel(mesa.Model):
@@ -102,15 +77,16 @@ class TierFlowModel(mesa.Model):
         self.fac = Facilities(self.world, params.scale)
         self.ledger = Ledger(params.days, params.scale, self.warmup)
         self.onset = Onset(self.people, params, self.streams.get("onset"), start_day=self.day)
-        self.care = Care(self)
-        self.enrolled = np.bincount(self.people.scheme, minlength=2)  # schemes do not change in a run
-        self.chronic_count = int(self.people.chronic.sum())
-        self.signed_count = int(self.people.signed.sum())
-        self.managed_by_day = np.zeros(self.warmup + params.days + 1, np.int64)  # by day of last follow-up
-        self.trust_sum = self.people.trust.sum(axis=0).astype(np.float64)
-        self.signing_start = (0, self.signed_count / max(self.people.n, 1))
-        self.community_start = 0
-        self.budget_start = 0
+        self.residents = Residents(self.people, self.warmup, params.days)
+        self.billing = Billing(self.people, self.residents, self.fac, self.world, self.ledger)
+        self.choice = Choice(self.world, self.fac, self.people, self.ledger, self.onset)
+        self.flow = Flow(self.people, self.residents, self.fac, self.world, self.ledger, self.onset, self.billing)
+        self.community = MedicalCommunity(self.fac, self.ledger, self.people.n, self.warmup)
+        self.programmes: list[Programme] = [  # in the order they act each day
+            Signing(self.people, self.residents, self.onset, self.streams),
+            self.community,
+            CapacityExpansion(self.fac),
+        ]
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
         self.snapshot_days: set[int] = set(self.changes)
         self._configure(params)
@@ -121,14 +97,12 @@ class TierFlowModel(mesa.Model):
             self.take_snapshot,          # per-person totals at the start of a period (policy days)
             self.apply_policy_changes,   # dated changes in the scenario take effect
             self.new_insurance_year,     # deductibles and caps reset each 365 days
-            self.sign_residents,         # family doctors sign residents toward the target
-            self.strengthen_grassroots,  # the medical community's experts, telemedicine, labs
-            self.expand_tertiary,        # crowded tertiary hospitals add capacity
+            self.run_programmes,         # signing, the medical community's gains, tertiary expansion
             self.discharge,              # beds free up; some go down to a lower tier
             self.fall_ill,               # acute onsets and chronic follow-ups due
             self.seek_care,              # forgo care or choose a facility
             self.treat,                  # queues, treatment, referral up, admission, billing
-            self.settle_budget,          # the medical community's global budget
+            self.finish_programmes,      # the medical community's global budget
             self.close_day,              # premiums and daily indicators
         ]
 
@@ -147,27 +121,24 @@ class TierFlowModel(mesa.Model):
                 FACILITY_CLASSES[tier](self, f)
 
     def _configure(self, params: Scenario) -> None:
-        """Derive the tables the day's stages read from a parameter set."""
-        pv = params.providers
-        tier_values = lambda m: np.array([getattr(m, t) for t in TIERS], dtype=np.float64)  # noqa: E731
-        self.tables = {
-            "op_price": tier_values(pv.outpatient_price), "ip_price": tier_values(pv.inpatient_price),
-            "registration_fee": tier_values(pv.registration_fee), "los": tier_values(pv.length_of_stay),
-            "op_severity_cost": np.array([getattr(pv.outpatient_severity_cost, s) for s in SEVERITIES]),
-            "ip_severity_cost": np.array([getattr(pv.inpatient_severity_cost, s) for s in SEVERITIES]),
-            "drug_cost": pv.chronic_drug_cost_per_day,
-        }
+        """Derive the tables the day's stages read from a parameter set, and hand them over."""
+        self.tables = price_tables(params)
         self.rules = Rules.from_scenario(params)
-        self.daily_premiums = float(self.enrolled @ self.rules.premium) / 365.0
+        self.daily_premiums = float(self.residents.enrolled @ self.rules.premium) / 365.0
         self.coef = ChoiceCoefficients.from_scenario(params)
         self.fac.configure(params)
         self.onset.configure(params)
-        self.care.configure()
-        gb = params.medical_community.global_budget
-        incentive = params.medical_community.enabled and gb.enabled
-        self.keep_in_county = gb.keep_in_county if incentive else 0.0
-        self.down_boost = 1.0 + (gb.down_referral_boost if incentive else 0.0)
-        self.strengthen_grassroots()
+        for programme in self.programmes:
+            programme.configure(params)
+        self.billing.configure(params, self.tables, self.rules)
+        self.choice.configure(params, self.coef, self.billing)
+        self.flow.configure(params, self.tables, self.community.keep_in_county, self.community.down_boost)
+
+    # Read by other floors (dashboard, reference model, tests).
+    signed_count = property(lambda self: self.residents.signed_count, doc="Residents signed so far.")
+    community_start = property(lambda self: self.community.start, doc="Day the medical community started.")
+    keep_in_county = property(lambda self: self.community.keep_in_county, doc="See `MedicalCommunity`.")
+    down_boost = property(lambda self: self.community.down_boost, doc="See `MedicalCommunity`.")
 
     # ------------------------------------------------------------- the day
 
@@ -215,21 +186,13 @@ class TierFlowModel(mesa.Model):
         self.snapshot_days.add(day)
 
     def apply_policy_changes(self) -> None:
-        """Switch to the parameters of a dated change (a policy shock)."""
+        """Switch to the parameters of a dated change (a policy shock); each programme sees the
+        change first, while still configured with the old parameters."""
         if self.day not in self.changes:
             return
         label, new = self.changes[self.day]
-        old = self.params
-        if (old.signing.target_rate, old.signing.ramp_days) != (new.signing.target_rate, new.signing.ramp_days):
-            self.signing_start = (self.day, self.signed_count / max(self.people.n, 1))
-        if new.medical_community.enabled and not old.medical_community.enabled:
-            self.community_start = self.day
-        budget_terms = lambda p: (p.medical_community.enabled and p.medical_community.global_budget.enabled,  # noqa: E731
-                                  p.medical_community.global_budget.per_capita,
-                                  p.medical_community.global_budget.overspend_share)
-        if budget_terms(old) != budget_terms(new):
-            self.settle_budget(force=True)
-            self.budget_start = self.day
+        for programme in self.programmes:
+            programme.on_change(self.params, new, self.day)
         self.params = new
         self._configure(new)
         self.change_log.append((self.day, label))
@@ -239,57 +202,14 @@ class TierFlowModel(mesa.Model):
         if self.day > 0 and self.day % 365 == 0:
             self.people.new_year()
 
-    def sign_residents(self) -> None:
-        """Family doctors sign residents toward the target rate, the old and chronic first."""
-        sg = self.params.signing
-        start_day, start_rate = self.signing_start
-        if self.day < 0:
-            return
-        if sg.target_rate <= start_rate and self.signed_count >= round(sg.target_rate * self.people.n):
-            return
-        progress = 1.0 if sg.ramp_days == 0 else min(1.0, (self.day - start_day + 1) / sg.ramp_days)
-        goal = round((start_rate + (sg.target_rate - start_rate) * progress) * self.people.n)
-        need = goal - self.signed_count
-        if need <= 0:
-            return
-        rng = self.streams.get("signing", self.day)
-        ppl = self.people
-        weight_max = 1.0 + sg.priority.age_60_plus + sg.priority.chronic
-        got = 0
-        for _ in range(50):  # rejection sampling: work grows with those signed, not with the population
-            cand = rng.integers(0, ppl.n, size=max(4 * (need - got), 64))
-            w = signing_weights(self.params, ppl.band[cand], ppl.chronic[cand])
-            cand = cand[(rng.random(len(cand)) * weight_max < w) & ~ppl.signed[cand]]
-            _, first = np.unique(cand, return_index=True)  # drop repeats, keep the random order
-            cand = cand[np.sort(first)][: need - got]
-            ppl.signed[cand] = True
-            # Signing brings untreated chronic patients into the family doctor's care.
-            newly = cand[ppl.chronic[cand] & ~ppl.in_care[cand]]
-            ppl.in_care[newly] = True
-            self.onset.schedule(newly, self.day + 1 + rng.integers(0, 30, len(newly)))
-            got += len(cand)
-            if got >= need:
-                break
-        self.signed_count += got
-
-    def strengthen_grassroots(self) -> None:
-        """Ramp the medical community's gains in grassroots quality and capability."""
-        mc = self.params.medical_community
-        if not mc.enabled:
-            return
-        ramp = mc.ramp_days
-        progress = 1.0 if ramp == 0 else min(1.0, max(self.day - self.community_start, 0) / ramp)
-        self.fac.strengthen(self.params, progress)
-
-    def expand_tertiary(self) -> None:
-        """Review tertiary capacity against demand (when the lever is on)."""
-        ce = self.params.providers.capacity_expansion
-        if ce.enabled and self.day > 0 and self.day % ce.review_days == 0:
-            self.fac.expand(self.params)
+    def run_programmes(self) -> None:
+        """Each policy programme's daily step, before care."""
+        for programme in self.programmes:
+            programme.step(self.day)
 
     def discharge(self) -> None:
         """Discharge today's inpatients; some are referred down."""
-        self.care.discharge(self.streams.get("discharge", self.day))
+        self.flow.discharge(self.day, self.streams.get("discharge", self.day))
 
     def fall_ill(self) -> None:
         """Today's new episodes."""
@@ -300,57 +220,31 @@ class TierFlowModel(mesa.Model):
 
     def seek_care(self) -> None:
         """Each new episode: forgo care, or choose where to go."""
-        self.arrivals = self.care.seek(self.todays_episodes, self.streams.get("choice", self.day))
+        self.arrivals = self.choice.seek(self.todays_episodes, self.day, self.streams.get("choice", self.day))
 
     def treat(self) -> None:
-        """Facilities see, refer, admit or queue today's patients."""
-        self.care.treat(self.arrivals, self.streams.get("care", self.day))
+        """Facilities see, refer, admit or queue today's patients; the day's contacts are billed."""
+        self.flow.treat(self.arrivals, self.day, self.streams.get("care", self.day))
 
-    def settle_budget(self, force: bool = False) -> None:
-        """Global budget (总额付费、结余留用): accrue it daily, settle yearly and at the end."""
-        gb = self.params.medical_community.global_budget
-        if self.day < 0 or not (self.params.medical_community.enabled and gb.enabled):
-            return
-        if not force:  # today's budget and the claims it must cover (both already scaled to residents)
-            self.ledger.add("budget", gb.per_capita * self.people.n / 365.0)
-            self.ledger.row[INDEX["budget_claims"]] += self.ledger.row[GROUP_SLICE["reimbursed"]].sum()
-        last = self.day == self.params.days - 1
-        if not (force or last or (self.day - self.budget_start + 1) % 365 == 0):
-            return
-        rows = self.ledger.rows[self.budget_start + self.warmup:self.day + self.warmup + 1]
-        claims = rows[:, INDEX["budget_claims"]].sum()
-        budget = rows[:, INDEX["budget"]].sum()
-        balance = budget - claims
-        settlement = balance if balance >= 0 else -(1.0 - gb.overspend_share) * -balance
-        self.ledger.row[INDEX["settlement"]] += settlement
-        self.budget_start = self.day + 1
+    def finish_programmes(self) -> None:
+        """Each policy programme's step after care."""
+        for programme in self.programmes:
+            programme.finish_step(self.day)
 
     def close_day(self) -> None:
         """Premiums, states and the day's row."""
-        ppl, led = self.people, self.ledger
+        ppl, led, res = self.people, self.ledger, self.residents
         led.add("premiums", self.daily_premiums)
         led.set_group("capacity", self.fac.capacity_by_tier)
         led.set_group("beds", self.fac.beds_by_tier)
         led.set_group("beds_occupied", self.fac.by_tier(self.fac.occupied))
-        queue = self.care.queue
+        queue = self.flow.queue
         led.set("queue_outpatient", float((queue.stage == 0).sum()), scaled=True)
         led.set("queue_admission", float((queue.stage == 1).sum()), scaled=True)
-        led.set("signing_rate", self.signed_count / max(ppl.n, 1))
-        today = self.day + self.warmup
-        window = self.managed_by_day[max(today - MANAGED_WINDOW + 1, 0):today + 1].sum()
-        led.set("chronic_managed_rate", window / max(self.chronic_count, 1))
-        led.row[TRUST_COLUMNS] = self.trust_sum / max(ppl.n, 1)
+        led.set("signing_rate", res.signing_rate)
+        led.set("chronic_managed_rate", res.managed_rate(self.day))
+        led.row[TRUST_COLUMNS] = res.trust_sum / max(ppl.n, 1)
         led.day = min(led.day + 1, len(led.rows) - 1)
-
-    # ------------------------------------------------------------ bookkeeping
-
-    def mark_managed(self, person: np.ndarray) -> None:
-        """Record a grassroots chronic follow-up today (chronic disease management)."""
-        person = person[self.care.first_per_person(person)]
-        old = self.people.last_followup[person].astype(np.int64) + self.warmup
-        self.managed_by_day -= np.bincount(old[old >= 0], minlength=len(self.managed_by_day))
-        self.managed_by_day[self.day + self.warmup] += len(person)
-        self.people.last_followup[person] = self.day
 
     # ---------------------------------------------------------------- results
 
@@ -376,7 +270,7 @@ class TierFlowModel(mesa.Model):
         """Per-facility totals since day 0, scaled to residents (for maps and network figures)."""
         w, f, k = self.world, self.fac, self.params.scale
         out_ref = np.zeros(w.n_facilities)
-        for (a, _), c in self.care.referral_counts().items():
+        for (a, _), c in self.fac.referral_counts().items():
             out_ref[a] += c
         return {"id": w.fac_id, "name": w.fac_name, "tier": [TIERS[t] for t in w.fac_tier],
                 "x": w.fac_xy[:, 0].tolist(), "y": w.fac_xy[:, 1].tolist(), "in_county": w.fac_in_county.tolist(),
@@ -387,7 +281,7 @@ class TierFlowModel(mesa.Model):
     def referral_table(self) -> dict[str, list]:
         """Referrals per (from, to) facility pair since day 0, scaled to residents."""
         w, k = self.world, self.params.scale
-        items = sorted(self.care.referral_counts().items())
+        items = sorted(self.fac.referral_counts().items())
         return {"from_id": [w.fac_id[a] for (a, _), _ in items], "to_id": [w.fac_id[b] for (_, b), _ in items],
                 "direction": ["up" if w.fac_tier[b] > w.fac_tier[a] else "down" for (a, b), _ in items],
                 "count": [c * k for _, c in items]}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.engine.care import CHRONIC, CHRONIC_CHOICE_SEVERITY, LOS_BY_SEVERITY
+from sim.engine.episodes import CHRONIC, CHRONIC_CHOICE_SEVERITY, LOS_BY_SEVERITY
 from sim.engine.insurance import INPATIENT, OUTPATIENT
 from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, summarise
 from sim.engine.model import TierFlowModel
@@ -95,7 +95,7 @@ class Patient(mesa.Agent):
         m = self.model
         coef = m.engine.coef
         sev = CHRONIC_CHOICE_SEVERITY if ep.chronic else ep.severity
-        cls = m.engine.care.episode_class(np.array([self.scheme]), np.array([ep.inpatient]), np.array([ep.chronic]),
+        cls = m.engine.billing.episode_class(np.array([self.scheme]), np.array([ep.inpatient]), np.array([ep.chronic]),
                                           np.array([ep.severity]), np.array([self.signed]))[0]
         utils, facilities = [], []
         for f, tier, hours, in_county, own in self.options:
@@ -292,9 +292,9 @@ class ReferenceModel(mesa.Model):
         self.occupied = [0] * len(self.tier)
         self.load = [0.7] * len(self.tier)
         self.wait_hours = [0.0] * len(self.tier)
-        self.rates = engine.care.rates
-        self.expected_bill = engine.care.expected_bill.tolist()
-        self.expected_paid = engine.care.expected_paid.tolist()
+        self.rates = engine.billing.rates
+        self.expected_bill = engine.billing.expected_bill.tolist()
+        self.expected_paid = engine.billing.expected_paid.tolist()
         b = params.behaviour
         self.daily_rate = (engine.onset.rates / 365.0).tolist()
         self.severity_cdf = np.cumsum(engine.onset.severity_shares).tolist()
@@ -319,7 +319,7 @@ class ReferenceModel(mesa.Model):
         self.providers = [Provider(self, f) for f in range(len(self.tier))]
         self.providers_by_tier = [mesa.agent.AgentSet([p for p in self.providers if p.tier == t], random=self.random)
                                   for t in range(4)]
-        self.first_county = engine.care.first_county
+        self.first_county = engine.flow.first_county
 
     # -- the day
     def step(self) -> None:

@@ -1,0 +1,186 @@
+"""Bills: prices, the insurance terms of each kind of bill, quotes, charges, and settling
+the day's contacts. The rules themselves are in sim/engine/insurance.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.county.population import Population
+from sim.county.world import TERTIARY, TOWNSHIP, World
+from sim.engine.episodes import CHRONIC, Batch, Contact, add_counts
+from sim.engine.facilities import Facilities
+from sim.engine.insurance import INPATIENT, NO_CAP, OUTPATIENT, Rules, every_combination, rate_table, reimburse
+from sim.engine.metrics import Ledger
+from sim.engine.residents import Residents
+from sim.scenario.schema import SEVERITIES, TIERS, Scenario
+
+# Episodes fall into a few classes for pricing: scheme, setting, chronic, severity, signed.
+CLASS_SHAPE = (2, 2, 2, 4, 2)
+
+
+def episode_class(scheme, inpatient, chronic, severity, signed) -> np.ndarray:
+    """Index of each episode's pricing class (see CLASS_SHAPE)."""
+    return np.ravel_multi_index((scheme, inpatient.astype(np.int64), chronic.astype(np.int64),
+                                 severity, signed.astype(np.int64)), CLASS_SHAPE)
+
+
+def price_tables(params: Scenario) -> dict:
+    """Prices, fees, lengths of stay and severity costs by tier, from the scenario's providers."""
+    pv = params.providers
+    tier_values = lambda m: np.array([getattr(m, t) for t in TIERS], dtype=np.float64)  # noqa: E731
+    return {
+        "op_price": tier_values(pv.outpatient_price), "ip_price": tier_values(pv.inpatient_price),
+        "registration_fee": tier_values(pv.registration_fee), "los": tier_values(pv.length_of_stay),
+        "op_severity_cost": np.array([getattr(pv.outpatient_severity_cost, s) for s in SEVERITIES]),
+        "ip_severity_cost": np.array([getattr(pv.inpatient_severity_cost, s) for s in SEVERITIES]),
+        "drug_cost": pv.chronic_drug_cost_per_day,
+    }
+
+
+class Billing:
+    """Prices bills, charges them to the fund and the patients, and settles the day's contacts."""
+
+    episode_class = staticmethod(episode_class)
+    CLASS_SHAPE = CLASS_SHAPE
+
+    def __init__(self, people: Population, residents: Residents, fac: Facilities, world: World, ledger: Ledger):
+        self.people, self.residents, self.fac, self.world, self.ledger = people, residents, fac, world, ledger
+        self.contacts: list[Batch] = []  # today's visits and admissions to bill and learn from (see `settle`)
+
+    def configure(self, params: Scenario, tables: dict, rules: Rules) -> None:
+        """Refresh what depends on the current parameters (called after each policy change)."""
+        self.params, self.tables, self.rules = params, tables, rules
+        self.rates = rate_table(rules)
+        self.tier_caps = bool((rules.tier_cap < NO_CAP).any())
+        self.expected_bill, self.expected_paid = self.expected_tables()
+        self.bill_terms = self.bill_tables()
+
+    def expected_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bill a patient expects and what they expect the fund to pay, by episode class
+        and kind of option (tier x in county).
+
+        Patients go by the headline terms: the rate that applies to them (unreferred), the
+        deductible of an admission, and an annual outpatient deductible spread over
+        `deductible_spread_visits` visits. They do not track how much of their own annual
+        deductible is used, so choices carry little insurance-year seasonality; they do know
+        when an annual cap is used up (see `Choice.seek`). Bills are exact (see `charge`).
+        """
+        sch, inpatient, chronic, severity, signed, tier, in_county = every_combination(*CLASS_SHAPE, 4, 2)
+        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
+        rate = self.rates[sch, inpatient, tier, in_county, 0, signed, chronic]
+        spread = np.where(inpatient == 1, 1.0, self.params.behaviour.choice.deductible_spread_visits)
+        eligible = amount * self.rules.in_policy[sch]
+        paid = rate * np.maximum(eligible - self.rules.deductible[sch, inpatient, tier] / spread, 0.0)
+        shape = (int(np.prod(CLASS_SHAPE)), 8)
+        return (amount + fee).reshape(shape), paid.reshape(shape)
+
+    def bill_tables(self) -> dict[str, np.ndarray]:
+        """Prices and insurance terms of a bill, looked up once per episode class and tier
+        (`amount`, `fee`, `eligible`, `deductible`, `tier_cap`, `setting_cap`, flat index
+        class x 4 + tier), and the rate, also by in county and referred (index x 4 + in
+        county x 2 + referred)."""
+        rules = self.rules
+        kinds = every_combination(*CLASS_SHAPE, 4, 2, 2)
+        sch, inpatient, chronic, severity, signed, tier, in_county, referred = kinds
+        rate = self.rates[sch, inpatient, tier, in_county, referred, signed, chronic]
+        first = (in_county == 0) & (referred == 0)  # one row per class and tier
+        sch, inpatient, chronic, severity, signed, tier = (
+            x[first] for x in (sch, inpatient, chronic, severity, signed, tier))
+        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
+        return {"amount": amount, "fee": fee, "eligible": amount * rules.in_policy[sch],
+                "deductible": rules.deductible[sch, inpatient, tier], "tier_cap": rules.tier_cap[sch, inpatient, tier],
+                "setting_cap": rules.setting_cap[sch, inpatient], "rate": rate}
+
+    def amount(self, tier: np.ndarray, inpatient: np.ndarray, severity: np.ndarray, chronic: np.ndarray,
+               signed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reimbursable amount and registration fee of a visit or an admission (arrays broadcast)."""
+        t = self.tables
+        visit = t["op_price"][tier] * np.where(chronic, 0.5, t["op_severity_cost"][severity])
+        visit = visit + np.where(chronic, self.supply_days(signed, tier) * t["drug_cost"], 0.0)
+        stay = t["ip_price"][tier] * t["ip_severity_cost"][severity]
+        fee = np.where(inpatient, 0.0, t["registration_fee"][tier])
+        return np.where(inpatient, stay, visit), fee
+
+    def supply_days(self, signed: np.ndarray, tier: np.ndarray) -> np.ndarray:
+        """Days of chronic drugs per follow-up: long prescriptions for the signed at the grassroots."""
+        p = self.params
+        return np.where(signed & (tier <= TOWNSHIP), p.signing.benefits.long_prescription_days,
+                        p.behaviour.chronic_followup_days)
+
+    def quote(self, person, tier, setting, row, rate, waive):
+        """What the fund pays for each bill, and the deductible it uses (no side effects).
+
+        `row` indexes `bill_terms` (class x 4 + tier); `setting` and `waive` (deductible waived:
+        a downward referral continues a stay) are per bill.
+        """
+        ppl, terms = self.people, self.bill_terms
+        deductible = terms["deductible"][row]
+        left = np.where(waive, 0.0, np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, tier],
+                                             deductible))
+        cap_left = terms["setting_cap"][row] - ppl.reimbursed_setting[person, setting]
+        if self.tier_caps:
+            cap_left = np.minimum(terms["tier_cap"][row] - ppl.reimbursed[person, setting, tier], cap_left)
+        return reimburse(terms["eligible"][row], rate, left, cap_left)
+
+    def contact_later(self, eps: Batch, flags: int | np.ndarray) -> None:
+        """Queue contacts (visits, admissions) with their `Contact` flags; `settle` bills them
+        and lets patients learn from them, all of the day's at once."""
+        if len(eps):
+            self.contacts.append(eps.replace(contact=flags))
+
+    def settle(self, day: int, rng: np.random.Generator) -> None:
+        """Bill the day's contacts and update trust from them, one contact per person: a
+        person's second contact of the day is settled the next day (as a claim would be), so
+        deductibles, caps and trust see the first. On the last day every contact is settled."""
+        if not self.contacts:
+            return
+        eps, self.contacts = Batch.concat(self.contacts), []
+        unique = day < self.params.days - 1
+        if unique:
+            now = self.residents.first_per_person(eps.person)
+            if not now.all():
+                eps, self.contacts = eps.take(now), [eps.take(~now)]
+        flags = eps.contact
+        setting = np.where(flags & Contact.INPATIENT, INPATIENT, OUTPATIENT)
+        self.charge(eps, setting, (flags & Contact.WAIVED) > 0, unique)
+        learns = (flags & Contact.LEARN) > 0
+        eps = eps if learns.all() else eps.take(learns)
+        self.residents.learn(eps, self.fac.tier[eps.facility], self.fac.quality[eps.facility],
+                             self.params.behaviour.trust, rng, unique)
+
+    def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray, unique: bool = False) -> None:
+        """Bill episodes at their facility; update the fund, the patients and the ledger.
+
+        A person billed twice in one batch is settled in rounds, so deductibles and caps are
+        exact (`unique`: the caller knows each person has one bill).
+        """
+        if len(eps) == 0:
+            return
+        ppl, led, terms = self.people, self.ledger, self.bill_terms
+        for rows in self.residents.rounds(eps.person, unique):
+            whole = len(rows) == len(eps)
+            e = eps if whole else eps.take(rows)
+            st, wv = (setting, waive) if whole else (setting[rows], waive[rows])
+            p, f = e.person, e.facility
+            tier = self.fac.tier[f]
+            inpatient = st == INPATIENT
+            sch = ppl.scheme[p]
+            row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.signed[p]) * 4 + tier
+            rate = terms["rate"][row * 4 + self.world.fac_in_county[f] * 2 + e.referred]
+            amount, fee = terms["amount"][row], terms["fee"][row]
+            paid, used = self.quote(p, tier, st, row, rate, wv)
+            oop = amount + fee - paid
+            led.add_by("oop_quintile", ppl.quintile[p], oop)
+            led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
+            ppl.deductible_paid[p, tier] += np.where(inpatient, 0.0, used).astype(np.float32)
+            ppl.reimbursed[p, st, tier] += paid.astype(np.float32)
+            ppl.reimbursed_setting[p, st] += paid.astype(np.float32)
+            ppl.oop[p] += oop.astype(np.float32)
+            out = inpatient & (tier == TERTIARY)
+            ppl.ooc_inpatient_fund[p[out]] += paid[out].astype(np.float32)
+            add_counts(self.fac.revenue, f, amount + fee)
+            led.add_by("billed", st * 4 + tier, amount + fee)
+            cell = st * 8 + tier * 2 + sch
+            led.add_by("reimbursed", cell, paid)
+            led.add_by("oop", cell, oop)

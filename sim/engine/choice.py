@@ -1,0 +1,127 @@
+"""Choosing where to go: each new episode picks a facility among its settlement's options,
+or forgoes care (multinomial logit with an outside option).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.county.population import Population
+from sim.county.world import TERTIARY, World
+from sim.engine.behaviour import FORGO, ChoiceCoefficients, choose, fixed_utilities, utilities
+from sim.engine.billing import Billing, episode_class
+from sim.engine.episodes import CHRONIC, CHRONIC_CHOICE_SEVERITY, Batch
+from sim.engine.facilities import Facilities
+from sim.engine.insurance import every_combination
+from sim.engine.metrics import Ledger
+from sim.engine.onset import Onset
+from sim.scenario.schema import Scenario
+
+
+def by_option(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Columns `rows` of an option-major table, as an (episodes x options) array.
+
+    The result is Fortran-ordered: each option's values are contiguous, so the choice's
+    reductions over a handful of options run as fast elementwise passes.
+    """
+    return table.take(rows, axis=1).T
+
+
+class Choice:
+    """Each settlement's options, their utility tables, and the day's choices."""
+
+    # A settlement's options have a fixed utility per kind of patient: severity class, scheme, inpatient, signed.
+    PATIENT_SHAPE = (4, 2, 2, 2)
+
+    def __init__(self, world: World, fac: Facilities, people: Population, ledger: Ledger, onset: Onset):
+        self.fac, self.people, self.ledger, self.onset = fac, people, ledger, onset
+        # Each settlement's options, looked up once: facility, tier, hours, in county, own ties.
+        self.options = world.choice
+        self.option_exists = world.choice >= 0
+        self.option_facility = np.where(self.option_exists, world.choice, 0)
+        self.option_tier = fac.tier[self.option_facility]
+        self.option_hours = world.travel_minutes.astype(np.float64) / 60.0
+        self.option_in_county = world.fac_in_county[self.option_facility]
+        self.option_code = self.option_tier * 2 + self.option_in_county  # kind of option: tier x in county
+        self.option_tier_major = np.ascontiguousarray(self.option_tier.T)
+        self.option_facility_major = np.ascontiguousarray(self.option_facility.T)
+        self.own_mask = np.zeros(world.choice.shape, dtype=bool)
+        self.own_mask[:, :2] = self.option_exists[:, :2]  # own clinic and own township centre
+
+    def configure(self, params: Scenario, coef: ChoiceCoefficients, billing: Billing) -> None:
+        """Refresh the utility and bill tables (after `billing.configure`; after each policy change)."""
+        self.params, self.coef, self.rules = params, coef, billing.rules
+        self.tier_caps = billing.tier_caps
+        # The choice is computed in float32 (numpy's exp and log are several times faster there)
+        # from tables stored option-major (options x rows; see `by_option`).
+        self.coef32 = coef.astype(np.float32)
+        self.fixed_utility = np.ascontiguousarray(self.fixed_utility_table().T, dtype=np.float32)
+        # By (episode class, settlement): each option's expected bill and payment.
+        k = self.options.shape[1]
+        self.option_bill = np.ascontiguousarray(billing.expected_bill[:, self.option_code].reshape(-1, k).T, np.float32)
+        self.option_paid = np.ascontiguousarray(billing.expected_paid[:, self.option_code].reshape(-1, k).T, np.float32)
+
+    def fixed_utility_table(self) -> np.ndarray:
+        """`fixed_utilities` of each settlement's options for each kind of patient (rows:
+        settlement x PATIENT_SHAPE, see `patient_row`); an option a patient cannot use is -inf."""
+        n_set = len(self.options)
+        s, sev, sch, inpatient, signed = every_combination(n_set, *self.PATIENT_SHAPE)
+        inpatient, signed = inpatient.astype(bool), signed.astype(bool)
+        facility = self.option_facility[s]
+        fixed = fixed_utilities(self.coef, sev, self.option_tier[s], self.option_hours[s],
+                                self.fac.quality_offset[facility], signed[:, None] & self.own_mask[s], sch == 1,
+                                inpatient)
+        usable = self.option_exists[s] & ~(inpatient[:, None] & (self.fac.beds[facility] <= 0))
+        return np.where(usable, fixed, -np.inf)
+
+    def patient_row(self, settlement, severity, scheme, inpatient, signed) -> np.ndarray:
+        """Row of `fixed_utility` for each episode."""
+        return np.ravel_multi_index((settlement, severity, scheme, inpatient.astype(np.int64), signed.astype(np.int64)),
+                                    (len(self.options),) + self.PATIENT_SHAPE)
+
+    def seek(self, eps: Batch, day: int, rng: np.random.Generator) -> Batch:
+        """Each episode chooses a facility or forgoes care; returns those who go, with their facility."""
+        if len(eps) == 0:
+            return eps
+        ppl, led = self.people, self.ledger
+        p = eps.person
+        s = ppl.settlement[p]
+        tier = by_option(self.option_tier_major, s)
+        signed, sch = ppl.signed[p], ppl.scheme[p]
+        sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
+        fixed = by_option(self.fixed_utility, self.patient_row(s, sev, sch, eps.inpatient, signed))
+        bill_row = episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed) * len(self.options) + s
+        cap_left = self.cap_left(p, sch, eps.inpatient, tier).astype(np.float32)
+        oop = by_option(self.option_bill, bill_row) - np.minimum(by_option(self.option_paid, bill_row), cap_left)
+        perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
+        wait = by_option(self.fac.wait_hours().astype(np.float32)[self.option_facility_major], s)
+        util = utilities(self.coef32, fixed, sev, perceived, oop, ppl.income[p] / np.float32(365.0), wait)
+        outcome = np.where(eps.chronic, CHRONIC, eps.severity)
+        pick = choose(util, self.coef32.forgo[outcome], rng.random(len(eps)))
+        forgo = pick == FORGO
+        led.add_by("forgone", outcome[forgo])
+        led.add_by("forgone_quintile", ppl.quintile[p[forgo]])
+        # Chronic patients who skipped a follow-up try again after a month.
+        self.onset.schedule(p[forgo & eps.chronic], day + self.params.behaviour.chronic_followup_days)
+        went = eps.take(~forgo)
+        chosen = self.options[s[~forgo], pick[~forgo]]
+        first = self.fac.tier[chosen]
+        led.add_by("first_visits", first)
+        acute_op = ~went.chronic & ~went.inpatient
+        led.add_by("first_visits_scheme", first[acute_op] * 2 + sch[~forgo][acute_op])
+        minor = (went.severity == 0) & ~went.chronic
+        led.add("minor_sought", minor.sum())
+        led.add("minor_first_tertiary", (minor & (first == TERTIARY)).sum())
+        return went.replace(facility=chosen, first_tier=first)
+
+    def cap_left(self, person: np.ndarray, scheme: np.ndarray, inpatient: np.ndarray,
+                 tier: np.ndarray) -> np.ndarray:
+        """What each person's annual caps still allow at each option's tier (rows: episodes)."""
+        rules, ppl = self.rules, self.people
+        setting = inpatient.astype(np.int64)
+        left = (rules.setting_cap[scheme, setting] - ppl.reimbursed_setting[person, setting])[:, None]
+        if self.tier_caps:
+            spent = ppl.reimbursed[person, setting]  # (n, 4) this year, by tier
+            tier_left = rules.tier_cap[scheme[:, None], setting[:, None], tier] - np.take_along_axis(spent, tier, 1)
+            left = np.minimum(left, tier_left)
+        return np.maximum(left, 0.0)
