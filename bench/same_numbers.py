@@ -12,6 +12,7 @@ its own `run.py` (figures skipped), so the two sides share only the virtual envi
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("daily.csv", "summary.json")
+HEADLINE = ("grassroots_share", "in_county_share", "tertiary_share", "visits_per_capita", "admissions_per_100",
+            "referrals_up", "referrals_down", "out_of_county_fund_share", "oop_per_capita", "forgone_share",
+            "chronic_management_rate")
 
 
 def run_all(tree: Path, out: Path, days: int | None) -> dict[str, Path]:
@@ -33,6 +37,14 @@ def run_all(tree: Path, out: Path, days: int | None) -> dict[str, Path]:
         runs = sorted(p for p in (out / scenario.stem).iterdir() if p.is_dir())
         folders[scenario.stem] = runs[-1]
     return folders
+
+
+def show_changes(old_file: Path, new_file: Path, keys: tuple[str, ...] = HEADLINE) -> None:
+    """Print the headline indicators that differ, old -> new."""
+    old, new = json.loads(old_file.read_text()), json.loads(new_file.read_text())
+    for key in keys:
+        if old.get(key) != new.get(key):
+            print(f"    {key:40} {old.get(key)!r:>24} -> {new.get(key)!r}")
 
 
 def main() -> int:
@@ -58,6 +70,8 @@ def main() -> int:
                 same = (old[name] / f).read_bytes() == (new[name] / f).read_bytes()
                 differ += not same
                 print(f"{name:32} {f:14} {'identical' if same else 'DIFFERENT'}")
+                if not same and f == "summary.json":
+                    show_changes(old[name] / f, new[name] / f)
         print(f"{differ} file(s) differ")
         return 1 if differ else 0
 

@@ -61,7 +61,8 @@ class Facilities:
         tier_quality = by_tier(pv.quality, self.tier)
         self.base_quality = _override(tier_quality, w.fac_quality)
         self.quality_offset = self.base_quality - tier_quality
-        self.base_capability = _override(by_tier(pv.capability, self.tier), w.fac_capability)
+        # A telemedicine tie lets a facility treat slightly more severe cases (sim/county/routing.py, TIES).
+        self.base_capability = _override(by_tier(pv.capability, self.tier), w.fac_capability) + w.fac_capability_gain
         per_1000 = w.fac_catchment / 1000.0 / self.scale
         self.base_capacity = _override(by_tier(pv.outpatient_capacity, self.tier) * per_1000,
                                        None if w.fac_capacity is None else w.fac_capacity / self.scale)
