@@ -22,7 +22,7 @@ from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, REGISTRY, indicator_nam
 from sim.engine.metrics import COLUMNS, HEADLINE, PersonTotals, display_width, summarise
 from sim.scenario.loader import ScenarioError
 from sim.studies.experiment import _scalars, flat_indicators
-from tests.conftest import ROOT, SCENARIOS, run, small_scenario
+from tests.conftest import ROOT, SCENARIOS, small_scenario
 
 matplotlib.use("Agg")
 CJK = re.compile(r"[\u4e00-\u9fff]")

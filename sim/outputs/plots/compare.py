@@ -90,7 +90,8 @@ def draw_comparison(folder: Path, lang: str = "en") -> list[Path]:
                 text = format_difference(*(float(d[c]) for c in ("difference", "ci_low", "ci_high")), ind.fmt)
                 ax.annotate(text, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=12,
                             color=colour, annotation_clip=False)
-            ax.annotate(f"{ind.label(lang)}\n({_effect_unit(ind, lang)})", (-0.02, 0.0),
+            unit = f"（{_effect_unit(ind, lang)}）" if lang == "zh" else f"({_effect_unit(ind, lang)})"
+            ax.annotate(f"{ind.label(lang)}\n{unit}", (-0.02, 0.0),
                         xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=13,
                         annotation_clip=False)
             ax.axvline(0, color="black", linewidth=1.2)
@@ -103,11 +104,17 @@ def draw_comparison(folder: Path, lang: str = "en") -> list[Path]:
             ax.grid(axis="y", visible=False)
             ax.spines["left"].set_visible(False)
         window = spec.get("window")
-        span = f", days {window[0]}-{window[1] - 1}" if window else ""
-        fig.suptitle(f"Policy effects: paired differences from {base}{span}, {spec.get('replications')} "
-                     "replications, 95% intervals", x=0.01, ha="left")
-        note = ("Each indicator on its own axis, in its own units. Filled: the 95% interval excludes 0. "
-                "Green side: better.")
+        n = spec.get("replications")
+        if lang == "zh":
+            span = f"，第{window[0]}-{window[1] - 1}天" if window else ""
+            title = f"政策效应：与{base}的配对差值{span}，{n}次重复，95%置信区间"
+            note = "每个指标使用各自的坐标轴和单位。实心点：95%置信区间不含0。绿色一侧：更好。"
+        else:
+            span = f", days {window[0]}-{window[1] - 1}" if window else ""
+            title = f"Policy effects: paired differences from {base}{span}, {n} replications, 95% intervals"
+            note = ("Each indicator on its own axis, in its own units. Filled: the 95% interval excludes 0. "
+                    "Green side: better.")
+        fig.suptitle(title, x=0.01, ha="left")
         fig.text(0.01, 0.01, note, fontsize=12, ha="left", va="bottom")
         fig.subplots_adjust(left=0.36, right=0.76, top=1 - 1.0 / fig.get_figheight(),
                             bottom=0.9 / fig.get_figheight(), hspace=0.9)
