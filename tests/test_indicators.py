@@ -91,7 +91,7 @@ def test_labels_of_flattened_names():
     assert label("flow.village.tertiary") == "Episodes, by first-contact tier and treating tier: village clinics → " \
                                              "tertiary hospitals"
     assert label_with_unit("fund_balance") == "Fund balance (premiums - spending), million yuan"
-    assert label_with_unit("grassroots_share", "zh") == "县域内基层诊疗人次占比，%"
+    assert label_with_unit("grassroots_share", "zh") == "县域内基层诊疗人次占比（%）"
     assert label("not_a_key") == "not_a_key"
 
 

@@ -189,10 +189,11 @@ def unit_label(name: str, lang: str = "en") -> str:
 
 
 def label_with_unit(name: str, lang: str = "en") -> str:
-    """`Fund balance (premiums - spending), million yuan`: a figure axis label."""
-    sep = "，" if lang == "zh" else ", "
+    """`Fund balance (premiums - spending), million yuan` (`医保基金当期结余（百万元）`): an axis label."""
     unit = unit_label(name, lang) if name.split(".", 1)[0] in BY_KEY else ""
-    return label(name, lang) + (f"{sep}{unit}" if unit else "")
+    if not unit:
+        return label(name, lang)
+    return f"{label(name, lang)}（{unit}）" if lang == "zh" else f"{label(name, lang)}, {unit}"
 
 
 def display_scale(name: str) -> float:

@@ -275,7 +275,8 @@ figcaption{font-size:.95em;color:#333} code{background:#f4f4f4;padding:0 .2em} u
 
 
 def build_report(folder: Path, lang: str = "en") -> str:
-    """The report's HTML for a run folder (figure labels in `lang`)."""
+    """The report's HTML for a run folder (headings, indicator tables and figure labels in `lang`;
+    the narrative sentences are English)."""
     from sim.outputs.plots.common import residents
     from sim.outputs.plots.run import build_figures
 
@@ -325,7 +326,8 @@ def build_report(folder: Path, lang: str = "en") -> str:
         parts.append(f"<figure id=\"fig-{name}\"><img alt=\"{_e(finding)}\" src=\"data:image/png;base64,{data}\">"
                      f"<figcaption><b>{_e(finding)}.</b> {_e(FIGURE_NOTES.get(name, ''))}</figcaption></figure>")
 
-    parts.append(f"<h2>{_e(SECTIONS['caveats'][zh])}</h2><ul>" + "".join(f"<li>{_e(c)}</li>" for c in caveats(run)) + "</ul>")
+    parts.append(f"<h2>{_e(SECTIONS['caveats'][zh])}</h2><ul>"
+                 + "".join(f"<li>{_e(c)}</li>" for c in caveats(run)) + "</ul>")
     parts.append(benchmark_table(s, lang=lang))
     parts.append(f"<p class=\"meta\">Re-run this scenario exactly: <code>python run.py {_e(folder / 'scenario.yaml')}"
                  f"</code>. Indicators are defined in the README (summary.json).</p></body></html>")

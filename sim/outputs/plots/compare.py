@@ -191,13 +191,16 @@ def _sweep_line(ax, rows, key, name, spec, lang: str = "en") -> None:
     positions = x if x is not None else list(range(len(rows)))
     mean, lo, hi = (np.array([float(r[c]) for r in rows]) for c in ("mean", "ci_low", "ci_high"))
     k = display_scale(name)
-    ax.fill_between(positions, lo * k, hi * k, color=PALETTE[0], alpha=0.25, linewidth=0, label="95% CI")
-    ax.plot(positions, mean * k, "o-", color=PALETTE[0], linewidth=3, markersize=8, label="mean")
+    band, middle = ("95%置信区间", "均值") if lang == "zh" else ("95% CI", "mean")
+    ax.fill_between(positions, lo * k, hi * k, color=PALETTE[0], alpha=0.25, linewidth=0, label=band)
+    ax.plot(positions, mean * k, "o-", color=PALETTE[0], linewidth=3, markersize=8, label=middle)
     if x is None:
         ax.set_xticks(positions, x_text)
     ax.set_xlabel(key)
     ax.set_ylabel(label_with_unit(name, lang))
-    ax.set_title(f"{label(name, lang)} as {key} varies ({spec['replications']} replications per point)", loc="left")
+    n = spec["replications"]
+    ax.set_title(f"{label(name, lang)}随{key}的变化（每点{n}次重复）" if lang == "zh" else
+                 f"{label(name, lang)} as {key} varies ({n} replications per point)", loc="left")
     ax.legend(loc="best")
 
 
@@ -222,7 +225,9 @@ def _sweep_heatmap(fig, ax, rows, keys, name, spec, lang: str = "en") -> None:
                 ax.text(j, i, f"{v:.1f}" if share else f"{v:.3g}", ha="center", va="center", fontsize=15,
                         color="white" if v < middle else "black")
     fig.colorbar(image, ax=ax, label=label_with_unit(name, lang))
-    ax.set_title(f"{label(name, lang)}: mean of {spec['replications']} replications per cell", loc="left")
+    n = spec["replications"]
+    ax.set_title(f"{label(name, lang)}：每格{n}次重复的均值" if lang == "zh" else
+                 f"{label(name, lang)}: mean of {n} replications per cell", loc="left")
 
 
 # ------------------------------------------------------------------ sensitivity
