@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.engine.indicators import HEADLINE_ROWS, head
+from sim.engine.indicators import HEADLINE_ROWS, head, row_label
 from sim.engine.metrics import display_width, format_indicator
 from sim.scenario.loader import ScenarioError, Timeline, load
 
@@ -43,7 +43,8 @@ def summary_table(summary: dict, lang: str = "en") -> str:
         heads += [head("before", lang, day=day), head("after", lang, day=day)]
         cols += [periods["before"], periods["after"]]
     heads = [h[0].lower() + h[1:] for h in heads] if lang == "en" else heads  # as before: "whole run"
-    rows = [(ind.label(lang), [format_indicator(c[ind.key], ind.fmt, lang) for c in cols]) for ind in HEADLINE_ROWS]
+    rows = [(row_label(ind, lang), [format_indicator(c[ind.key], ind.fmt, lang) for c in cols])
+            for ind in HEADLINE_ROWS]
     width = max(display_width(label) for label, _ in rows)
     widths = [max(17, display_width(h) + 3, *(display_width(cells[j]) + 3 for _, cells in rows))
               for j, h in enumerate(heads)]

@@ -131,6 +131,7 @@ def test_summary_table_in_chinese_is_aligned_by_display_width(summary):
     assert len(_width_of_lines(zh)) == 1  # every row ends in the same column
     en = summary_table(summary)
     assert "Grassroots share of in-county visits" in en and "before day 20" in en and "县域" not in en
+    assert "Fund balance (premiums - spending), yuan" in en and "Out-of-pocket per person per year, yuan" in en
     assert len(_width_of_lines(en)) == 1
 
 
@@ -150,7 +151,8 @@ def test_report_tables_in_chinese(summary, tmp_path):
     from sim.outputs.report import benchmark_table, indicator_table
 
     zh = indicator_table(summary, "zh")
-    assert all(f"<td>{ind.zh}</td>" in zh for ind in HEADLINE_ROWS)
+    assert all(f"<td>{ind.zh}" in zh for ind in HEADLINE_ROWS)
+    assert "<td>人均年自付医疗费用（元）</td>" in zh and "<td>医保基金当期结余</td>" in zh  # 万元 in the cells
     assert "<th>指标</th>" in zh and "<th>第20天前</th>" in zh and "<th>变化</th>" in zh
     assert "（时段合计）" in zh  # referrals are totals over periods of different lengths
     en = indicator_table(summary)

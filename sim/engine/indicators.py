@@ -179,6 +179,13 @@ def label(name: str, lang: str = "en") -> str:
     return f"{ind.en}: {' → '.join(members) if ind.key == 'flow' else ', '.join(members)}"
 
 
+def row_label(ind: Indicator, lang: str = "en") -> str:
+    """A table row's label: the label, and "yuan" for amounts of money (the cells carry every other unit)."""
+    if ind.unit != "yuan" or (lang == "zh" and ind.fmt == "money"):  # 万元 is printed in the cell
+        return ind.label(lang)
+    return f"{ind.zh}（元）" if lang == "zh" else f"{ind.en}, yuan"
+
+
 def unit_label(name: str, lang: str = "en") -> str:
     """The unit a value is shown in: "%" for shares, "million yuan" for money, else the unit word."""
     ind = lookup(name)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label
+from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
 from sim.engine.metrics import format_indicator
 from sim.outputs.results import atomic_file, load_run
 from sim.scenario.loader import ScenarioError, load
@@ -160,7 +160,7 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
     rows = []
     for ind in HEADLINE_ROWS:
         key, kind = ind.key, ind.fmt
-        cells = [_e(ind.label(lang)), _e(format_indicator(summary[key], kind, lang))]
+        cells = [_e(row_label(ind, lang)), _e(format_indicator(summary[key], kind, lang))]
         if periods:
             b, a = periods["before"][key], periods["after"][key]
             if kind == "pct":
