@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.engine.metrics import HEADLINE, display_width, format_indicator
+from sim.engine.indicators import HEADLINE_ROWS, head, row_label
+from sim.engine.metrics import display_width, format_indicator
 from sim.scenario.loader import ScenarioError, Timeline, load
 
 EXIT_BAD_INPUT = 2
@@ -31,22 +32,27 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="override a parameter, e.g. --set insurance.resident.outpatient.tertiary.rate=0")
 
 
-def summary_table(summary: dict) -> str:
-    """The headline indicators as a text table; before/after columns when the scenario has changes."""
+def summary_table(summary: dict, lang: str = "en") -> str:
+    """The headline indicators as a text table in `lang` ('en' or 'zh'); before/after columns when the
+    scenario has changes. Columns are aligned by display width (a Chinese character takes two)."""
     periods = summary.get("periods")
-    heads = ["whole run"]
+    heads = [head("whole_run", lang)]
     cols = [summary]
     if periods:
         day = summary["changes"][0]["day"] if summary.get("changes") else "?"
-        heads += [f"before day {day}", f"from day {day}"]
+        heads += [head("before", lang, day=day), head("after", lang, day=day)]
         cols += [periods["before"], periods["after"]]
-    width = max(display_width(label) for _, label, _ in HEADLINE)
-    lines = [" " * width + "".join(f"{h:>17}" for h in heads)]
-    for key, label, kind in HEADLINE:
-        pad = " " * (width - display_width(label))
-        lines.append(label + pad + "".join(f"{format_indicator(c[key], kind):>17}" for c in cols))
-    return "\n".join(lines)
+    heads = [h[0].lower() + h[1:] for h in heads] if lang == "en" else heads  # as before: "whole run"
+    rows = [(row_label(ind, lang), [format_indicator(c[ind.key], ind.fmt, lang) for c in cols])
+            for ind in HEADLINE_ROWS]
+    width = max(display_width(label) for label, _ in rows)
+    widths = [max(17, display_width(h) + 3, *(display_width(cells[j]) + 3 for _, cells in rows))
+              for j, h in enumerate(heads)]
 
+    def line(first: str, cells: list[str]) -> str:
+        return first + " " * (width - display_width(first)) + "".join(
+            " " * (w - display_width(c)) + c for c, w in zip(cells, widths))
+    return "\n".join([line("", heads)] + [line(label, cells) for label, cells in rows])
 
 
 def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en") -> Path:
@@ -75,7 +81,7 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
     folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
                       draw=(lambda folder: draw_run(folder, lang=lang)) if draw else None)
     if not quiet:
-        print(summary_table(summary))
+        print(summary_table(summary, lang))
         print(f"\nResults: {folder}/  ({wall:.1f} s)")
     return folder
 
@@ -171,12 +177,12 @@ def _setup_run(p):
     p.add_argument("scenario", help="scenario YAML file")
     _add_run_options(p)
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
-    _add_lang(p)
+    _add_lang(p, "the indicator table and figure labels")
 
 
-def _add_lang(p):
+def _add_lang(p, what: str = "figure labels"):
     p.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="figure labels: English (default) or Chinese (needs a CJK font, e.g. Noto Sans CJK)")
+                   help=f"{what}: English (default) or Chinese (figures need a CJK font, e.g. Noto Sans CJK)")
 
 
 def _setup_plot(p):
@@ -186,7 +192,7 @@ def _setup_plot(p):
 
 def _setup_report(p):
     p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)")
-    _add_lang(p)
+    _add_lang(p, "the report's indicator names, headings and figure labels")
 
 
 def _setup_dashboard(p):

@@ -14,11 +14,11 @@ from itertools import product
 
 import numpy as np
 
+from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, OUTCOMES, REGISTRY
 from sim.scenario.schema import SCHEMES, SETTINGS, SEVERITIES, TIERS
 
 KINDS = ("acute", "chronic")
 QUINTILES = ("q1", "q2", "q3", "q4", "q5")  # income quintiles, q1 poorest
-OUTCOMES = SEVERITIES + ("chronic",)
 
 # Groups of columns: name -> dimensions. Counts and money are scaled by residents per agent.
 GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -160,44 +160,33 @@ def _share(num: float, den: float) -> float:
 
 def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: int,
               start: int = 0, end: int | None = None, fund_reserve_start: float = 0.0) -> dict:
-    """The run's indicators over days [start, end), named after the official statistics."""
+    """The run's indicators over days [start, end), named after the official statistics.
+
+    The keys, in order, are the rows of `sim.engine.indicators.REGISTRY`.
+    """
     end = len(daily["day"]) if end is None else end
     days = max(end - start, 1)
     year = 365.0 / days
     g = lambda name: group(daily, name, start, end)  # noqa: E731
-    last = lambda col: float(daily[col][end - 1])  # noqa: E731
     total = lambda col: float(daily[col][start:end].sum())  # noqa: E731
-
     visits = g("visits").sum(axis=1)            # by tier
+    adm = g("admissions").sum(axis=1)
+    values = {"days": days}
+    values.update(_access(g, visits, adm, residents, year))
+    values.update(_money(g, total, persons, visits, adm, residents, year, fund_reserve_start))
+    values.update(_equity_and_care(daily, g, persons, end, year))
+    values.update(_by_tier(g, visits, adm))
+    if values.keys() != BY_KEY.keys():
+        raise AssertionError(f"summarise and the registry disagree: {sorted(values.keys() ^ BY_KEY.keys())}")
+    return {ind.key: values[ind.key] for ind in REGISTRY}
+
+
+def _access(g, visits: np.ndarray, adm: np.ndarray, residents: int, year: float) -> dict:
+    """Where people are seen: shares of visits and admissions by tier, use per person, referrals."""
     v, t, c, h = visits
-    admissions = g("admissions")
-    adm = admissions.sum(axis=1)
-    reimbursed = g("reimbursed")                # setting, tier, scheme
-    oop = g("oop")
-    fund_by_tier = reimbursed.sum(axis=(0, 2))
-    claims = float(fund_by_tier.sum())
-    spending = claims + total("settlement")
-    premiums = total("premiums")
-    minor = g("minor")
-    forgone = g("forgone")
-    reneged = g("reneged")
     referrals_down = g("referrals_down")
-    flow = g("flow")
-    wait = g("wait_days")
-    capacity = g("capacity")
-    beds = g("beds")
-    occupied = g("beds_occupied")
-    op_visits_scheme = g("visits")
-
-    # Siphoning: the out-of-county inpatients who take the most of the fund.
-    ooc = persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0]
-    top = np.sort(ooc)[::-1][: max(int(np.ceil(0.1 * len(ooc))), 1)] if len(ooc) else np.zeros(0)
-    catastrophic = persons.oop > persons.catastrophic_threshold * persons.capacity_to_pay / year
-    oop_by_q = np.bincount(persons.income_quintile, weights=persons.oop, minlength=5) / np.maximum(
-        np.bincount(persons.income_quintile, minlength=5), 1) * year
-
-    out = {
-        "days": days,
+    minor = g("minor")
+    return {
         "grassroots_share": _share(v + t, v + t + c),        # 县域内基层医疗卫生机构诊疗人次占比
         "grassroots_share_all": _share(v + t, visits.sum()),
         "in_county_share": _share(v + t + c, visits.sum()),   # 县域内就诊率 (visits)
@@ -211,8 +200,25 @@ def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: in
         "referrals_down": float(referrals_down.sum()),
         "down_up_referral_ratio": _share(referrals_down.sum(), g("referrals_up").sum()),
         "minor_cases_at_tertiary_share": _share(minor[1], minor[0]),
-        "out_of_county_fund_share": _share(fund_by_tier[3], claims),
         "out_of_county_inpatient_share": _share(adm[3], adm.sum()),
+    }
+
+
+def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray, residents: int, year: float,
+           fund_reserve_start: float) -> dict:
+    """The insurance fund, the medical community's budget, and what patients pay."""
+    reimbursed = g("reimbursed")                # setting, tier, scheme
+    oop = g("oop")
+    op_visits_scheme = g("visits")
+    fund_by_tier = reimbursed.sum(axis=(0, 2))
+    claims = float(fund_by_tier.sum())
+    spending = claims + total("settlement")
+    premiums = total("premiums")
+    # Siphoning: the out-of-county inpatients who take the most of the fund.
+    ooc = persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0]
+    top = np.sort(ooc)[::-1][: max(int(np.ceil(0.1 * len(ooc))), 1)] if len(ooc) else np.zeros(0)
+    return {
+        "out_of_county_fund_share": _share(fund_by_tier[3], claims),
         "out_of_county_inpatient_fund_share": _share(reimbursed[1, 3].sum(), claims),
         "top10_out_of_county_inpatients_fund_share": _share(float(top.sum()) * persons.scale, claims),
         "fund_premiums": premiums,
@@ -223,53 +229,59 @@ def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: in
         "oop_per_capita": float(oop.sum() / residents * year),
         "oop_per_tertiary_outpatient_visit_resident": _share(oop[0, 3, 0], op_visits_scheme[3, 0]),
         "oop_per_tertiary_outpatient_visit_employee": _share(oop[0, 3, 1], op_visits_scheme[3, 1]),
+        "fund_by_tier": dict(zip(TIERS, map(float, fund_by_tier))),
+    }
+
+
+def _equity_and_care(daily, g, persons: PersonTotals, end: int, year: float) -> dict:
+    """Who bears the cost, care forgone, and the states of chronic care and family doctors at the end."""
+    last = lambda col: float(daily[col][end - 1])  # noqa: E731
+    forgone = g("forgone")
+    reneged = g("reneged")
+    catastrophic = persons.oop > persons.catastrophic_threshold * persons.capacity_to_pay / year
+    oop_by_q = np.bincount(persons.income_quintile, weights=persons.oop, minlength=5) / np.maximum(
+        np.bincount(persons.income_quintile, minlength=5), 1) * year
+    return {
         "catastrophic_share": float(catastrophic.mean()) if len(catastrophic) else 0.0,
         "forgone_episodes": float(forgone.sum() + reneged.sum()),
         "forgone_share": _share(forgone.sum() + reneged.sum(), g("episodes").sum()),
         "forgone_by_severity": {k: float(forgone[i] + reneged[i]) for i, k in enumerate(OUTCOMES)},
         "chronic_management_rate": last("chronic_managed_rate"),
         "signing_rate": last("signing_rate"),
+        "oop_per_capita_by_income_quintile": [float(x) for x in oop_by_q],
+    }
+
+
+def _by_tier(g, visits: np.ndarray, adm: np.ndarray) -> dict:
+    """Counts, flows, waits and occupancy by tier."""
+    op_visits_scheme = g("visits")
+    flow = g("flow")
+    wait = g("wait_days")
+    capacity = g("capacity")
+    beds = g("beds")
+    occupied = g("beds_occupied")
+    return {
         "visits_by_tier": dict(zip(TIERS, map(float, visits))),
         "visits_by_tier_scheme": {t_: dict(zip(SCHEMES, map(float, op_visits_scheme[i])))
                                   for i, t_ in enumerate(TIERS)},
         "admissions_by_tier": dict(zip(TIERS, map(float, adm))),
-        "fund_by_tier": dict(zip(TIERS, map(float, fund_by_tier))),
         "flow": {a: dict(zip(TIERS, map(float, flow[i]))) for i, a in enumerate(TIERS)},
         "mean_wait_days": {t_: _share(wait[i], visits[i] + adm[i]) for i, t_ in enumerate(TIERS)},
         "outpatient_utilisation": {t_: _share(visits[i], capacity[i]) for i, t_ in enumerate(TIERS)},
         "bed_occupancy": {t_: _share(occupied[i], beds[i]) for i, t_ in enumerate(TIERS)},
-        "oop_per_capita_by_income_quintile": [float(x) for x in oop_by_q],
     }
-    return out
 
 
-# The headline indicators, in the order planners read them: (key, label, format).
-HEADLINE = (
-    ("grassroots_share", "Grassroots share of in-county visits (基层诊疗人次占比)", "pct"),
-    ("grassroots_share_all", "Grassroots share of all visits", "pct"),
-    ("in_county_share", "In-county share of visits (县域内就诊率)", "pct"),
-    ("tertiary_share", "Tertiary share of visits", "pct"),
-    ("visits_per_capita", "Visits per person per year", "num2"),
-    ("admissions_per_100", "Admissions per 100 per year", "num1"),
-    ("referrals_up", "Upward referrals", "int"),
-    ("referrals_down", "Downward referrals", "int"),
-    ("minor_cases_at_tertiary_share", "Minor cases first seen at tertiary", "pct"),
-    ("out_of_county_fund_share", "Fund spent out of county", "pct"),
-    ("fund_balance", "Fund balance (premiums - spending), yuan", "money"),
-    ("oop_per_capita", "Out-of-pocket per person per year, yuan", "num0"),
-    ("catastrophic_share", "Catastrophic spending (share of residents)", "pct"),
-    ("forgone_episodes", "Episodes of care forgone", "int"),
-    ("chronic_management_rate", "Chronic disease management rate", "pct"),
-    ("signing_rate", "Family-doctor signing rate", "pct"),
-)
+# The headline indicators, in the order planners read them: (key, English label, format), from the registry.
+HEADLINE = tuple((ind.key, ind.en, ind.fmt) for ind in HEADLINE_ROWS)
 
 
-def format_indicator(value: float, kind: str) -> str:
-    """Format an indicator for a table."""
+def format_indicator(value: float, kind: str, lang: str = "en") -> str:
+    """Format an indicator for a table (money in millions of yuan; in Chinese, in 万元)."""
     if kind == "pct":
         return f"{value:.1%}"
     if kind == "money":
-        return f"{value / 1e6:,.2f} M"
+        return f"{value / 1e4:,.1f} 万元" if lang == "zh" else f"{value / 1e6:,.2f} M"
     if kind == "int":
         return f"{value:,.0f}"
     return f"{value:,.{kind[-1]}f}"

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from sim.engine.metrics import HEADLINE, format_indicator
+from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
+from sim.engine.metrics import format_indicator
 from sim.outputs.results import atomic_file, load_run
 from sim.scenario.loader import ScenarioError, load
 from sim.scenario.schema import Scenario
@@ -45,6 +46,9 @@ FIGURE_NOTES = {
 # Published figures a run is set against: the calibration targets shipped with TierFlow.
 TARGETS_FILE = Path(__file__).resolve().parents[2] / "data" / "targets" / "county.yaml"
 CALIBRATED_MARK = "# Calibrated by"
+# Section headings: (English, Chinese).
+SECTIONS = {"scenario": ("The scenario", "情景设定"), "indicators": ("Headline indicators", "主要指标"),
+            "figures": ("Figures", "图表"), "caveats": ("Caveats", "使用须知")}
 
 
 # ------------------------------------------------------------------ the scenario
@@ -146,26 +150,29 @@ def _png(fig) -> str:
     return base64.b64encode(png_bytes(fig)).decode("ascii")
 
 
-def indicator_table(summary: dict) -> str:
+def indicator_table(summary: dict, lang: str = "en") -> str:
     """The headline indicators: whole run, and before / after / change when the run has a dated change."""
     periods = summary.get("periods")
     day = summary["changes"][0]["day"] if periods and summary.get("changes") else None
-    heads = ["Indicator", "Whole run"] + ([f"Before day {day}", f"From day {day}", "Change"] if periods else [])
+    heads = [head("indicator", lang), head("whole_run", lang)]
+    if periods:
+        heads += [head("before", lang, day=day), head("after", lang, day=day), head("change", lang)]
     rows = []
-    for key, label, kind in HEADLINE:
-        cells = [_e(label), format_indicator(summary[key], kind)]
+    for ind in HEADLINE_ROWS:
+        key, kind = ind.key, ind.fmt
+        cells = [_e(row_label(ind, lang)), _e(format_indicator(summary[key], kind, lang))]
         if periods:
             b, a = periods["before"][key], periods["after"][key]
             if kind == "pct":
                 change = f"{(a - b) * 100:+.1f} pp"
-            elif key in ("referrals_up", "referrals_down", "forgone_episodes", "fund_balance"):
-                change = "(period totals)"  # the two periods differ in length: totals are not comparable
+            elif ind.total:
+                change = head("period_totals", lang)  # the two periods differ in length: totals are not comparable
             else:
                 change = f"{(a - b) / b:+.1%}" if b else "–"
-            cells += [format_indicator(b, kind), format_indicator(a, kind), change]
+            cells += [_e(format_indicator(b, kind, lang)), _e(format_indicator(a, kind, lang)), _e(change)]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in heads) + "</tr>"
-    return f'<table class="ind"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    head_row = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in heads) + "</tr>"
+    return f'<table class="ind"><thead>{head_row}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def calibration_note(run: dict) -> str:
@@ -193,28 +200,29 @@ def calibration_note(run: dict) -> str:
     return ""
 
 
-def benchmark_table(summary: dict, path: Path = TARGETS_FILE) -> str:
+def benchmark_table(summary: dict, path: Path = TARGETS_FILE, lang: str = "en") -> str:
     """This run's indicators beside the published figures in the targets file ('' if it is missing)."""
     try:
         targets = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("targets", {})
     except (OSError, yaml.YAMLError):
         return ""
-    kinds = {key: kind for key, _, kind in HEADLINE}
     rows = []
     for key, t in targets.items():
         if key not in summary or not isinstance(summary[key], (int, float)):
             continue
-        kind = kinds.get(key, "pct" if float(t["value"]) <= 1 else "num2")
+        kind = BY_KEY[key].fmt if key in BY_KEY else ("pct" if float(t["value"]) <= 1 else "num2")
         value, tol = float(t["value"]), float(t["tolerance"])
         within = abs(summary[key] - value) <= tol
         shown = (f"{value:.1%} ± {tol * 100:.1f} pp" if kind == "pct" else f"{value:,.2f} ± {tol:,.2f}")
-        rows.append(f"<tr><td>{_e(key)}</td><td>{format_indicator(summary[key], kind)}</td><td>{shown}</td>"
-                    f"<td>{'yes' if within else '<b>no</b>'}</td><td>{_e(t.get('year', ''))}</td>"
+        yes = head("yes", lang) if within else f"<b>{head('no', lang)}</b>"
+        rows.append(f"<tr><td>{_e(label(key, lang))}</td><td>{_e(format_indicator(summary[key], kind, lang))}</td>"
+                    f"<td>{shown}</td><td>{yes}</td><td>{_e(t.get('year', ''))}</td>"
                     f"<td>{_e(t.get('source', ''))}</td></tr>")
     if not rows:
         return ""
-    head = "".join(f"<th>{h}</th>" for h in ("Indicator", "This run", "Published", "Within", "Year", "Source"))
-    return f'<table class="ind bench"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    heads = "".join(f"<th>{_e(head(h, lang))}</th>" for h in ("indicator", "this_run", "published", "within", "year",
+                                                              "source"))
+    return f'<table class="ind bench"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def caveats(run: dict) -> list[str]:
@@ -267,7 +275,8 @@ figcaption{font-size:.95em;color:#333} code{background:#f4f4f4;padding:0 .2em} u
 
 
 def build_report(folder: Path, lang: str = "en") -> str:
-    """The report's HTML for a run folder (figure labels in `lang`)."""
+    """The report's HTML for a run folder (headings, indicator tables and figure labels in `lang`;
+    the narrative sentences are English)."""
     from sim.outputs.plots.common import residents
     from sim.outputs.plots.run import build_figures
 
@@ -275,7 +284,8 @@ def build_report(folder: Path, lang: str = "en") -> str:
     run = load_run(folder)
     s, sc, man = run["summary"], run["scenario"], run["manifest"]
     n = residents(run)
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    zh = int(lang == "zh")
+    parts = [f"<!DOCTYPE html><html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\">"
              f"<title>TierFlow report: {_e(sc.get('name', ''))}</title><style>{CSS}</style></head><body>"]
     parts.append(f"<h1>{_e(sc.get('name', ''))}</h1>")
     parts.append(f"<p class=\"meta\">TierFlow {_e(man.get('tierflow_version', ''))} · "
@@ -283,7 +293,7 @@ def build_report(folder: Path, lang: str = "en") -> str:
                  f"{n:,} residents · {len(run['daily']['day'])} days · seed {_e(man.get('seed', ''))} · "
                  f"report written {_e(time.strftime('%Y-%m-%d %H:%M'))}</p>")
 
-    parts.append("<h2>The scenario</h2>")
+    parts.append(f"<h2>{_e(SECTIONS['scenario'][zh])}</h2>")
     if sc.get("description"):
         parts.append(f"<p>{_e(sc['description'].strip())}</p>")
     parts.append(f"<p>{_e(county_in_words(sc, n))}</p>")
@@ -305,10 +315,10 @@ def build_report(folder: Path, lang: str = "en") -> str:
     else:
         parts.append("<p>All policy levers are at their schema defaults.</p>")
 
-    parts.append("<h2>Headline indicators</h2>")
-    parts.append(indicator_table(s))
+    parts.append(f"<h2>{_e(SECTIONS['indicators'][zh])}</h2>")
+    parts.append(indicator_table(s, lang))
 
-    parts.append("<h2>Figures</h2>")
+    parts.append(f"<h2>{_e(SECTIONS['figures'][zh])}</h2>")
     figures = build_figures(run, lang)
     for name, fig in figures.items():
         finding = fig.get_suptitle().replace("\n", " ")
@@ -316,8 +326,9 @@ def build_report(folder: Path, lang: str = "en") -> str:
         parts.append(f"<figure id=\"fig-{name}\"><img alt=\"{_e(finding)}\" src=\"data:image/png;base64,{data}\">"
                      f"<figcaption><b>{_e(finding)}.</b> {_e(FIGURE_NOTES.get(name, ''))}</figcaption></figure>")
 
-    parts.append("<h2>Caveats</h2><ul>" + "".join(f"<li>{_e(c)}</li>" for c in caveats(run)) + "</ul>")
-    parts.append(benchmark_table(s))
+    parts.append(f"<h2>{_e(SECTIONS['caveats'][zh])}</h2><ul>"
+                 + "".join(f"<li>{_e(c)}</li>" for c in caveats(run)) + "</ul>")
+    parts.append(benchmark_table(s, lang=lang))
     parts.append(f"<p class=\"meta\">Re-run this scenario exactly: <code>python run.py {_e(folder / 'scenario.yaml')}"
                  f"</code>. Indicators are defined in the README (summary.json).</p></body></html>")
     return "\n".join(parts)

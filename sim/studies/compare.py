@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.studies.experiment import ReplicationStore, Task, replication_seeds, slug, timeline_data
-from sim.engine.metrics import HEADLINE, display_width, format_difference, format_mean
+from sim.engine.indicators import HEADLINE_ROWS, row_label
+from sim.engine.metrics import display_width, format_difference, format_mean
 from sim.scenario.loader import Problem, ScenarioError, Timeline, load
 from sim.studies.stats import Interval, interval, t_quantile
 from sim.studies.study import (INTERVAL_HEADER, add_experiment_options, check_indicators, check_workers,
@@ -285,7 +286,8 @@ def comparison_table(folder: Path) -> str:
     span = f"days {window[0]}-{window[1] - 1}" if window else f"whole run ({spec['scenarios'][0]['days']} days)"
     heads = [labels[0]] + [h for lab in labels[1:] for h in (lab, f"{lab} - {labels[0]}")]
     rows = []
-    for key, label, kind in HEADLINE:
+    for ind in HEADLINE_ROWS:
+        key, label, kind = ind.key, row_label(ind), ind.fmt
         cells = [_mean_cell(means[(labels[0], key)], kind)]
         for lab in labels[1:]:
             d = diffs[(lab, key)]

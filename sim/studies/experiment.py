@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.studies.executors import Pool, Progress
-from sim.engine.metrics import COLUMNS, PersonTotals, summarise
+from sim.engine.indicators import indicator_names as registry_names
 from sim.outputs.results import atomic_folder, code_version, write_daily, write_json
 from sim.scenario.loader import Timeline, load
 from sim.scenario.schema import Scenario
@@ -162,21 +162,18 @@ def _scalars(summary: dict) -> Iterable[tuple[str, float]]:
 
 def flat_indicators(summary: dict) -> dict[str, float]:
     """A summary's scalar indicators by name, in one order whether fresh or read back from (sorted) JSON."""
-    rank = {name: i for i, name in enumerate(_canonical_names())}
+    rank = _rank()
     return dict(sorted(_scalars(summary), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
 
 
 @functools.cache
-def _canonical_names() -> tuple[str, ...]:
-    daily = {c: np.zeros(1) for c in COLUMNS}
-    empty = np.zeros(0)
-    persons = PersonTotals(empty, empty, empty, 0.4, np.zeros(0, dtype=np.int64), 1)
-    return tuple(name for name, _ in _scalars(summarise(daily, persons, 1)))
+def _rank() -> dict[str, int]:
+    return {name: i for i, name in enumerate(registry_names())}
 
 
 def indicator_names() -> list[str]:
-    """Every indicator a replication reports, in the order of `sim.engine.metrics.summarise`."""
-    return list(_canonical_names())
+    """Every indicator a replication reports, in the order of the registry (`sim.engine.indicators`)."""
+    return registry_names()
 
 
 # ------------------------------------------------------------------ storage

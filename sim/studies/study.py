@@ -84,12 +84,9 @@ def check_workers(args: argparse.Namespace) -> None:
 
 
 def check_indicators(names: Sequence[str], option: str = "--indicator") -> None:
-    """Every name must be an indicator a replication reports."""
+    """Every name must be an indicator a replication reports (a flattened name of the registry)."""
     known = indicator_names()
     bad = [n for n in names if n not in known]
-    if bad:  # the model's summary may add indicators to sim.engine.metrics.summarise's: ask a tiny model
-        known = list(dict.fromkeys(known + _model_indicator_names()))
-        bad = [n for n in names if n not in known]
     if bad:
         import difflib
 
@@ -101,16 +98,6 @@ def check_indicators(names: Sequence[str], option: str = "--indicator") -> None:
                                     f"unknown indicator; {hint}allowed: the keys of summary.json, e.g. "
                                     "grassroots_share, in_county_share, oop_per_capita, visits_by_tier.county"))
         raise ScenarioError(problems)
-
-
-def _model_indicator_names() -> list[str]:
-    """Every indicator a replication reports, from a two-day run of a tiny county."""
-    from sim.studies.experiment import flat_indicators
-    from sim.engine.model import TierFlowModel
-    from sim.scenario.schema import Scenario
-
-    tiny = Scenario.model_validate({"days": 2, "warmup_days": 0, "world": {"population": 300}})
-    return list(flat_indicators(TierFlowModel(tiny, agents=False).run().summary()))
 
 
 def require(module: str, extra: str) -> None:

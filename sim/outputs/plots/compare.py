@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.engine.metrics import HEADLINE
+from sim.engine.indicators import HEADLINE_ROWS, display_scale, label, label_with_unit, unit_label
 from sim.outputs.plots import style
 
 KINDS = ("comparison", "sweep", "sensitivity")
@@ -29,13 +28,13 @@ def experiment_kind(folder: Path) -> str | None:
     return next((k for k in KINDS if (Path(folder) / f"{k}.json").exists()), None)
 
 
-def draw_experiment(folder: Path) -> list[Path]:
-    """Redraw an experiment folder's figures."""
+def draw_experiment(folder: Path, lang: str = "en") -> list[Path]:
+    """Redraw an experiment folder's figures (labels in `lang`; Chinese needs a CJK font)."""
     kind = experiment_kind(folder)
     draw = {"comparison": draw_comparison, "sweep": draw_sweep, "sensitivity": draw_sensitivity}.get(kind)
     if draw is None:
         raise ValueError(f"{folder} is not an experiment folder (no comparison.json, sweep.json or sensitivity.json)")
-    return draw(folder)
+    return draw(folder, lang)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -55,73 +54,106 @@ def _out(folder: Path, name: str) -> Path:
 
 # ------------------------------------------------------------------ comparison
 
-def draw_comparison(folder: Path) -> list[Path]:
-    """Forest plot: each headline indicator's paired difference as % of the base mean, 95% CI, numbers beside."""
+def draw_comparison(folder: Path, lang: str = "en") -> list[Path]:
+    """Forest plot: one panel per headline indicator, each on its own axis in the indicator's own units
+    (shares in percentage points, money in million yuan), with the 95% interval and the numbers beside it.
+
+    A fund balance that moves by millions no longer flattens a share that moves by a tenth of a point.
+    The better side of zero is shaded where the registry says which side is better.
+    """
     from sim.engine.metrics import format_difference
 
     folder = Path(folder)
+    lang, rc = style.resolve_lang(lang)
     spec = _spec(folder, "comparison")
     diffs = {(r["scenario"], r["indicator"]): r for r in _rows(folder / "differences.csv")}
     policies = [s["label"] for s in spec["scenarios"][1:]]
     base = spec["base"]
-    rows = [(key, _english(label), kind) for key, label, kind in HEADLINE if (policies[0], key) in diffs]
-    rel = {}  # (policy, key) -> (mid, lo, hi) in % of the base mean
-    for policy in policies:
-        for key, _, _ in rows:
-            d = diffs[(policy, key)]
-            scale = abs(float(d["base_mean"]))
-            if scale > 0:
-                rel[(policy, key)] = tuple(100 * float(d[c]) / scale for c in ("difference", "ci_low", "ci_high"))
-    # The axis shows every estimate; intervals much wider than that are cut, with an arrow.
-    limit = max([1.0] + [1.3 * abs(v[0]) for v in rel.values()])
-    limit = max(limit, min(max([abs(x) for v in rel.values() for x in v[1:]] + [1.0]), 3 * limit))
-    with plt.rc_context(style.STYLE):
-        fig, ax = plt.subplots(figsize=(FIGSIZE[0] * 1.2, max(FIGSIZE[1], 0.6 * len(rows) * len(policies) + 2.5)))
-        offsets = np.linspace(-0.2, 0.2, len(policies)) if len(policies) > 1 else [0.0]
-        for k, policy in enumerate(policies):
-            colour = PALETTE[k % len(PALETTE)]
-            for row, (key, _, kind) in enumerate(rows):
-                y = row + offsets[k]
-                d = diffs[(policy, key)]
-                text = format_difference(*(float(d[c]) for c in ("difference", "ci_low", "ci_high")), kind)
-                ax.annotate(text, (1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=13,
-                            color=colour, annotation_clip=False)
-                if (policy, key) not in rel:
-                    continue
-                mid, lo, hi = rel[(policy, key)]
+    rows = [ind for ind in HEADLINE_ROWS if (policies[0], ind.key) in diffs]
+    offsets = np.linspace(0.22, -0.22, len(policies)) if len(policies) > 1 else np.zeros(1)
+    panel = 0.5 + 0.32 * len(policies)  # inches per indicator
+    with plt.rc_context(rc):
+        fig, axes = plt.subplots(len(rows), 1, figsize=(FIGSIZE[0] * 1.25, panel * len(rows) + 1.8), squeeze=False)
+        for ax, ind in zip(axes[:, 0], rows):
+            cells = [(k, policy, *(float(diffs[(policy, ind.key)][c]) * display_scale(ind.key)
+                                   for c in ("difference", "ci_low", "ci_high")))
+                     for k, policy in enumerate(policies)]
+            limit = _panel_limit([x for _, _, *v in cells for x in v])
+            _shade_better(ax, ind.better, limit)
+            for k, policy, mid, lo, hi in cells:
+                colour, y = PALETTE[k % len(PALETTE)], offsets[k]
+                ax.plot([lo, hi], [y, y], color=colour, linewidth=3.5, solid_capstyle="round")
                 excludes = lo > 0 or hi < 0
-                ax.plot([max(lo, -limit), min(hi, limit)], [y, y], color=colour, linewidth=3.5,
-                        solid_capstyle="round")
-                for end, side in ((lo, -1), (hi, 1)):
-                    if abs(end) > limit and np.sign(end) == side:
-                        ax.plot([side * limit], [y], marker="<" if side < 0 else ">", color=colour, markersize=10)
-                ax.plot([mid], [y], "o", color=colour, markersize=10, markeredgewidth=2.5,
-                        markerfacecolor=colour if excludes else "white", label=policy if row == 0 else None)
-        ax.axvline(0, color="black", linewidth=1.2)
-        ax.set_xlim(-limit * 1.05, limit * 1.05)
-        ax.set_yticks(range(len(rows)), [label for _, label, _ in rows])
-        ax.invert_yaxis()
-        ax.grid(axis="x", alpha=0.3)
-        ax.grid(axis="y", visible=False)
-        ax.set_xlabel(f"Difference from {base}, % of the base mean (filled: 95% CI excludes 0)")
+                ax.plot([mid], [y], "o", color=colour, markersize=9, markeredgewidth=2.2,
+                        markerfacecolor=colour if excludes else "white", label=policy)
+                d = diffs[(policy, ind.key)]
+                text = format_difference(*(float(d[c]) for c in ("difference", "ci_low", "ci_high")), ind.fmt)
+                ax.annotate(text, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=12,
+                            color=colour, annotation_clip=False)
+            unit = f"（{_effect_unit(ind, lang)}）" if lang == "zh" else f"({_effect_unit(ind, lang)})"
+            ax.annotate(f"{ind.label(lang)}\n{unit}", (-0.02, 0.0),
+                        xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=13,
+                        annotation_clip=False)
+            ax.axvline(0, color="black", linewidth=1.2)
+            ax.set_xlim(-limit, limit)
+            ax.set_ylim(-0.5, 0.5)
+            ax.set_yticks([])
+            ax.xaxis.set_major_locator(plt.MaxNLocator(7, symmetric=True))
+            ax.tick_params(axis="x", labelsize=10, pad=1)
+            ax.grid(axis="x", alpha=0.3)
+            ax.grid(axis="y", visible=False)
+            ax.spines["left"].set_visible(False)
         window = spec.get("window")
-        span = f", days {window[0]}-{window[1] - 1}" if window else ""
-        fig.suptitle(f"Policy effects: paired differences from {base}{span}, {spec.get('replications')} "
-                     "replications, 95% intervals", x=0.01, ha="left")
+        n = spec.get("replications")
+        if lang == "zh":
+            span = f"，第{window[0]}-{window[1] - 1}天" if window else ""
+            title = f"政策效应：与{base}的配对差值{span}，{n}次重复，95%置信区间"
+            note = "每个指标使用各自的坐标轴和单位。实心点：95%置信区间不含0。绿色一侧：更好。"
+        else:
+            span = f", days {window[0]}-{window[1] - 1}" if window else ""
+            title = f"Policy effects: paired differences from {base}{span}, {n} replications, 95% intervals"
+            note = ("Each indicator on its own axis, in its own units. Filled: the 95% interval excludes 0. "
+                    "Green side: better.")
+        fig.suptitle(title, x=0.01, ha="left")
+        fig.text(0.01, 0.01, note, fontsize=12, ha="left", va="bottom")
+        fig.subplots_adjust(left=0.36, right=0.76, top=1 - 1.0 / fig.get_figheight(),
+                            bottom=0.9 / fig.get_figheight(), hspace=0.9)
         if len(policies) > 1:
-            ax.legend(loc="lower left")
-        fig.tight_layout()
+            handles, labels = axes[0, 0].get_legend_handles_labels()
+            fig.legend(handles, labels, loc="upper right", fontsize=12, ncols=min(len(policies), 3))
         path = _out(folder, "forest.png")
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)
     return [path]
 
 
+def _panel_limit(values: list[float]) -> float:
+    """Half-width of a panel's axis: every estimate and interval with a margin (1 if all are zero)."""
+    finite = [abs(v) for v in values if np.isfinite(v)]
+    top = max(finite, default=0.0)
+    return 1.15 * top if top > 0 else 1.0
+
+
+def _shade_better(ax, better: int, limit: float) -> None:
+    """Tint the side of zero the registry calls better (nothing when neither is)."""
+    if better:
+        ax.axvspan(0, better * limit * 2, color=style.OKABE_ITO["green"], alpha=0.12, linewidth=0)
+
+
+def _effect_unit(ind, lang: str) -> str:
+    """The unit of a difference: percentage points for shares, else the indicator's unit."""
+    if ind.fmt == "pct":
+        return "百分点" if lang == "zh" else "percentage points"
+    return unit_label(ind.key, lang)
+
+
 # ------------------------------------------------------------------ sweep
 
-def draw_sweep(folder: Path) -> list[Path]:
-    """One figure per indicator: a line with its 95% band (one key) or a heatmap of means (two keys)."""
+def draw_sweep(folder: Path, lang: str = "en") -> list[Path]:
+    """One figure per indicator: a line with its 95% band (one key) or a heatmap of means (two keys),
+    labelled with the indicator's name and unit from the registry."""
     folder = Path(folder)
+    lang, rc = style.resolve_lang(lang)
     spec = _spec(folder, "sweep")
     keys = spec["keys"]
     if len(keys) > 2:
@@ -133,12 +165,12 @@ def draw_sweep(folder: Path) -> list[Path]:
         if not mine:
             continue
         path = _out(folder, f"sweep_{_safe(name)}.png")
-        with plt.rc_context(style.STYLE):
+        with plt.rc_context(rc):
             fig, ax = plt.subplots(figsize=FIGSIZE)
             if len(keys) == 1:
-                _sweep_line(ax, mine, keys[0], name, spec)
+                _sweep_line(ax, mine, keys[0], name, spec, lang)
             else:
-                _sweep_heatmap(fig, ax, mine, keys, name, spec)
+                _sweep_heatmap(fig, ax, mine, keys, name, spec, lang)
             fig.tight_layout()
             fig.savefig(path)
             plt.close(fig)
@@ -153,31 +185,33 @@ def _numeric(values: list[str]) -> list[float] | None:
         return None
 
 
-def _sweep_line(ax, rows, key, name, spec) -> None:
+def _sweep_line(ax, rows, key, name, spec, lang: str = "en") -> None:
     x_text = [r[key] for r in rows]
     x = _numeric(x_text)
     positions = x if x is not None else list(range(len(rows)))
     mean, lo, hi = (np.array([float(r[c]) for r in rows]) for c in ("mean", "ci_low", "ci_high"))
-    share = _is_share(name)
-    k = 100 if share else 1
-    ax.fill_between(positions, lo * k, hi * k, color=PALETTE[0], alpha=0.25, linewidth=0, label="95% CI")
-    ax.plot(positions, mean * k, "o-", color=PALETTE[0], linewidth=3, markersize=8, label="mean")
+    k = display_scale(name)
+    band, middle = ("95%置信区间", "均值") if lang == "zh" else ("95% CI", "mean")
+    ax.fill_between(positions, lo * k, hi * k, color=PALETTE[0], alpha=0.25, linewidth=0, label=band)
+    ax.plot(positions, mean * k, "o-", color=PALETTE[0], linewidth=3, markersize=8, label=middle)
     if x is None:
         ax.set_xticks(positions, x_text)
     ax.set_xlabel(key)
-    ax.set_ylabel(f"{name} (%)" if share else name)
-    ax.set_title(f"{name} as {key} varies ({spec['replications']} replications per point)", loc="left")
+    ax.set_ylabel(label_with_unit(name, lang))
+    n = spec["replications"]
+    ax.set_title(f"{label(name, lang)}随{key}的变化（每点{n}次重复）" if lang == "zh" else
+                 f"{label(name, lang)} as {key} varies ({n} replications per point)", loc="left")
     ax.legend(loc="best")
 
 
-def _sweep_heatmap(fig, ax, rows, keys, name, spec) -> None:
+def _sweep_heatmap(fig, ax, rows, keys, name, spec, lang: str = "en") -> None:
     xs = list(dict.fromkeys(r[keys[0]] for r in rows))
     ys = list(dict.fromkeys(r[keys[1]] for r in rows))
     grid = np.full((len(ys), len(xs)), np.nan)
     for r in rows:
         grid[ys.index(r[keys[1]]), xs.index(r[keys[0]])] = float(r["mean"])
-    share = _is_share(name)
-    shown = grid * 100 if share else grid
+    share = display_scale(name) == 100.0
+    shown = grid * display_scale(name)
     image = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(xs)), xs)
     ax.set_yticks(range(len(ys)), ys)
@@ -190,15 +224,18 @@ def _sweep_heatmap(fig, ax, rows, keys, name, spec) -> None:
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.1f}" if share else f"{v:.3g}", ha="center", va="center", fontsize=15,
                         color="white" if v < middle else "black")
-    fig.colorbar(image, ax=ax, label=f"{name} (%)" if share else name)
-    ax.set_title(f"{name}: mean of {spec['replications']} replications per cell", loc="left")
+    fig.colorbar(image, ax=ax, label=label_with_unit(name, lang))
+    n = spec["replications"]
+    ax.set_title(f"{label(name, lang)}：每格{n}次重复的均值" if lang == "zh" else
+                 f"{label(name, lang)}: mean of {n} replications per cell", loc="left")
 
 
 # ------------------------------------------------------------------ sensitivity
 
-def draw_sensitivity(folder: Path) -> list[Path]:
+def draw_sensitivity(folder: Path, lang: str = "en") -> list[Path]:
     """One figure per indicator: parameters ranked by mu* (Morris) or ST (Sobol), with 95% intervals."""
     folder = Path(folder)
+    lang, rc = style.resolve_lang(lang)
     spec = _spec(folder, "sensitivity")
     rows = _rows(folder / "indices.csv")
     method = spec["method"]
@@ -213,7 +250,7 @@ def draw_sensitivity(folder: Path) -> list[Path]:
         err = np.array([float(r[conf]) for r in mine])
         other = np.array([float(r[second]) for r in mine])
         path = _out(folder, f"sensitivity_{_safe(name)}.png")
-        with plt.rc_context(style.STYLE):
+        with plt.rc_context(rc):
             fig, ax = plt.subplots(figsize=(FIGSIZE[0], max(FIGSIZE[1], 0.7 * len(mine) + 2.5)))
             y = np.arange(len(mine))
             ax.barh(y - 0.2, value, height=0.4, xerr=np.nan_to_num(err), color=PALETTE[0], capsize=5,
@@ -224,24 +261,17 @@ def draw_sensitivity(folder: Path) -> list[Path]:
             ax.grid(axis="x", alpha=0.3)
             ax.grid(axis="y", visible=False)
             what = "Morris elementary effects" if method == "morris" else "Sobol indices"
-            ax.set_title(f"What moves {name}: {what}", loc="left")
-            ax.set_xlabel(f"μ*: mean |effect| on {name} of a step across the range (σ: non-linear or interacting)"
-                          if method == "morris" else f"share of the variance of {name} (ST: total, S1: alone)")
+            shown = label(name, lang)
+            ax.set_title(f"What moves {shown}: {what}", loc="left")
+            ax.set_xlabel(f"μ*: mean |effect| on {label_with_unit(name, lang)} of a step across the range\n"
+                          "(σ: non-linear or interacting)"
+                          if method == "morris" else f"share of the variance of {shown} (ST: total, S1: alone)")
             ax.legend(loc="lower right")
             fig.tight_layout()
             fig.savefig(path)
             plt.close(fig)
         paths.append(path)
     return paths
-
-
-def _english(label: str) -> str:
-    """A headline label without its Chinese term (figures cannot count on a CJK font)."""
-    return re.sub(r"\s*\([^)]*[\u4e00-\u9fff][^)]*\)", "", label)
-
-
-def _is_share(name: str) -> bool:
-    return "share" in name or name.endswith("_rate")
 
 
 def _safe(name: str) -> str:
