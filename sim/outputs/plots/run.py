@@ -37,7 +37,7 @@ from sim.outputs.plots.style import (
     tier_visits,
     tr,
 )
-from sim.outputs.results import load_run
+from sim.outputs.results import atomic_file, load_run
 from sim.scenario.schema import TIERS
 
 # ------------------------------------------------------------- visit shares
@@ -313,8 +313,17 @@ def build_figures(run: dict, lang: str = "en", names: list[str] | None = None) -
     return out
 
 
+def figure_file(name: str, lang: str) -> str:
+    """A figure's file name: English `network.png`, Chinese `network_zh.png`, side by side."""
+    return f"{name}.png" if lang == "en" else f"{name}_{lang}.png"
+
+
 def draw_run(folder: Path, lang: str = "en") -> list[Path]:
-    """Draw every run figure from a run folder's saved files into folder/figures/; return the paths."""
+    """Draw every run figure from a run folder's saved files into folder/figures/; return the paths.
+
+    Chinese figures (`lang="zh"`) are named `<name>_zh.png` beside the English ones. Each file
+    is written beside its final name and renamed into place: a failure (a full disk) leaves the
+    figures that were there before, never a broken PNG."""
     folder = Path(folder)
     run = load_run(folder)
     out = folder / "figures"
@@ -324,8 +333,11 @@ def draw_run(folder: Path, lang: str = "en") -> list[Path]:
     with plt.rc_context(style):
         for name, fn in FIGURES.items():
             fig = fn(run, lang)
-            path = out / f"{name}.png"
-            fig.savefig(path)
-            plt.close(fig)
+            path = out / figure_file(name, lang)
+            try:
+                with atomic_file(path) as tmp:
+                    fig.savefig(tmp, format="png")
+            finally:
+                plt.close(fig)
             paths.append(path)
     return paths

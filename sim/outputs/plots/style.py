@@ -111,8 +111,42 @@ def tier_label(tier: str, lang: str = "en", short: bool = False) -> str:
     return tr(f"{tier}_short" if short else tier, lang)
 
 
+# A CJK font that ships as a Python dependency (pylopdf-fonts-zh-cn: Noto Sans SC, SIL Open Font
+# License 1.1), so Chinese draws on a fresh machine without Debian's fonts-noto-cjk. It is
+# registered with matplotlib when this module is imported, and preferred to system fonts so
+# figures look the same everywhere.
+PACKAGED_CJK_FAMILY = "Noto Sans SC"
+
+
+def packaged_cjk_font() -> Path | None:
+    """The packaged Noto Sans SC file, or None when the package is not installed."""
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:
+        return None
+    path = Path(pylopdf_fonts_zh_cn.sans_path())
+    return path if path.is_file() else None
+
+
+def register_packaged_font() -> str | None:
+    """Add the packaged CJK font to matplotlib's font manager; return its family name, or None."""
+    from matplotlib import font_manager
+
+    path = packaged_cjk_font()
+    if path is None:
+        return None
+    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+        try:
+            font_manager.fontManager.addfont(str(path))
+        except (RuntimeError, OSError):  # an unreadable font file: fall back to system fonts
+            return None
+    return PACKAGED_CJK_FAMILY
+
+
+register_packaged_font()
+
 # Installed CJK fonts go by many names; matplotlib reads the first face of a .ttc.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
+CJK_FAMILIES = (PACKAGED_CJK_FAMILY, "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
                 "Source Han Sans SC", "Source Han Sans CN", "Source Han Sans", "WenQuanYi Zen Hei",
                 "WenQuanYi Micro Hei", "Noto Serif CJK SC", "Noto Serif CJK JP", "Droid Sans Fallback",
                 "AR PL UMing CN", "AR PL UKai CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
@@ -162,8 +196,8 @@ def resolve_lang(lang: str) -> tuple[str, dict]:
         font = find_cjk_font()
         if font is None:
             print("warning: --lang zh: no Chinese font found (looked for Noto Sans CJK, Source Han Sans, "
-                  "WenQuanYi, ...); figures use English labels. Install one, e.g. `apt-get install "
-                  "fonts-noto-cjk`.", file=sys.stderr)
+                  "WenQuanYi, ...); figures use English labels. Install one: `pip install pylopdf-fonts-zh-cn` "
+                  "(TierFlow's dependency) or `apt-get install fonts-noto-cjk`.", file=sys.stderr)
             return "en", style
         style["font.family"] = [font, "DejaVu Sans"]
         style["axes.unicode_minus"] = False  # CJK fonts often lack U+2212
