@@ -118,8 +118,11 @@ def _results_folder_problem(out: Path, name: str) -> str | None:
 
     if out.exists() and not out.is_dir():
         return f"results folder {out} is a file, not a folder"
-    if not out.exists() and not out.absolute().parent.is_dir():
-        return f"results folder {out} does not exist, nor does {out.absolute().parent} (check --out)"
+    parent = out.absolute().parent
+    if not out.exists() and parent.exists() and not parent.is_dir():
+        return f"results folder {out} cannot be created: {parent} is a file"
+    if not out.exists() and not parent.exists():
+        return f"results folder {out} does not exist, nor does {parent} (check --out)"
     try:
         (out / name).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out / name):

@@ -176,24 +176,25 @@ def claim_run_folder(root: Path, name: str, tag: str = "") -> tuple[Path, Path]:
     """Reserve a fresh run folder `root/name/<timestamp>[-n][_tag]`: return (final, tmp), with `tmp`
     created. Safe when many runs (processes or threads) start in the same second.
 
-    A name is taken by creating its hidden temporary folder `.<name>.tmp` (an atomic mkdir); a
-    name whose final folder already exists is skipped. Exactly one of the two exists from the
-    claim until the run is renamed into place, so two runs never get the same name."""
+    A stem (`<timestamp>[-n]`, whatever the tag) is taken by creating its hidden temporary folder
+    `.<stem>.tmp` (an atomic mkdir); a stem that a finished run already carries is skipped. One of
+    the two exists from the claim until the run is renamed into place, so two runs never share a
+    stem, and runs of the same second are ordered by their counter."""
     parent = Path(root) / name
     parent.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     suffix = f"_{tag}" if tag else ""
     for n in range(1, 100_000):
         stem = stamp if n == 1 else f"{stamp}-{n}"
-        final, tmp = parent / f"{stem}{suffix}", parent / f".{stem}{suffix}.tmp"
+        tmp = parent / f".{stem}.tmp"
         try:
             tmp.mkdir()
         except FileExistsError:
             continue
-        if final.exists():  # finished by another run between our look and our claim
+        if (parent / stem).exists() or any(parent.glob(f"{stem}_*")):  # finished before our claim
             tmp.rmdir()
             continue
-        return final, tmp
+        return parent / f"{stem}{suffix}", tmp
     raise FileExistsError(f"no free run folder name under {parent}")
 
 
