@@ -144,7 +144,24 @@ def register_packaged_font() -> str | None:
     return PACKAGED_CJK_FAMILY
 
 
+class _NoBoldFaceNote:
+    """Drop matplotlib's note that the packaged font has no bold face (it then draws regular)."""
+
+    def filter(self, record) -> bool:
+        return not (PACKAGED_CJK_FAMILY in str(record.msg % record.args if record.args else record.msg)
+                    and "Failed to find font weight" in str(record.msg))
+
+
+def _quiet_font_notes() -> None:
+    import logging
+
+    log = logging.getLogger("matplotlib.font_manager")
+    if not any(isinstance(f, _NoBoldFaceNote) for f in log.filters):
+        log.addFilter(_NoBoldFaceNote())
+
+
 register_packaged_font()
+_quiet_font_notes()
 
 # Installed CJK fonts go by many names; matplotlib reads the first face of a .ttc.
 CJK_FAMILIES = (PACKAGED_CJK_FAMILY, "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
