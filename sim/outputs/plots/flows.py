@@ -107,7 +107,7 @@ def fig_flow(run: dict, lang: str = "en") -> Figure:
     fig, axes = new_figure()
     ax = axes[0, 0]
     fig.flow_patches = draw_flow(ax, m, lang)  # kept for tests and callers that inspect the drawing
-    ax.set_title(tr("flow_axes", lang) + f"  ({m.sum():,.0f} {tr('episodes', lang)})")
+    ax.set_title(tr("flow_axes", lang) + f"  ({m.sum():,.0f} {tr('episodes', lang)})", pad=34)
     facts = flow_facts(m)
     p = summary.get("periods")
     if p:
@@ -308,15 +308,17 @@ def _network_legend(ax, tables: dict, drawn: dict[str, int], lang: str, label_si
 
 
 def _route_table(ax, tables: dict, lang: str, label_size: int) -> None:
-    """Referrals by tier route (largest first), as text beside the map."""
+    """Referrals by tier route (largest first) beside the map: names left-aligned, counts
+    right-aligned in a column of their own, so rows line up in any font."""
     totals = referral_routes(tables)[:8]
     if not totals:
         return
-    names = [f"{tier_label(a, lang, short=True)} → {tier_label(b, lang, short=True)}" for (a, b), _ in totals]
-    pad = max(len(n) for n in names)
-    body = "\n".join(f"{n.ljust(pad)} {c:>8,.0f}" for n, (_, c) in zip(names, totals))
-    ax.text(1.03, 0.30, f"{tr('referrals_by_route', lang)}\n{body}", transform=ax.transAxes, va="top", ha="left",
-            fontsize=label_size, family="monospace" if lang == "en" else None, linespacing=1.35)
+    names = "\n".join(f"{tier_label(a, lang, short=True)} → {tier_label(b, lang, short=True)}" for (a, b), _ in totals)
+    counts = "\n".join(f"{c:,.0f}" for _, c in totals)
+    common = {"transform": ax.transAxes, "va": "top", "fontsize": label_size, "linespacing": 1.35}
+    ax.text(1.03, 0.30, tr("referrals_by_route", lang), ha="left", fontweight="bold", **common)
+    ax.text(1.03, 0.30 - 0.055, names, ha="left", gid="route-names", **common)
+    ax.text(1.03 + (0.36 if lang == "en" else 0.26), 0.30 - 0.055, counts, ha="right", gid="route-counts", **common)
 
 
 def _network_axes(ax, lay: dict, geo: bool, lang: str) -> None:
