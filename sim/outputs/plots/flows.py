@@ -164,7 +164,12 @@ def _layout(tables: dict, geo: bool) -> dict:
     in_county = np.array([v in (True, "True", 1.0) for v in fac["in_county"]])
     px, py = np.r_[sx, fx[in_county]], np.r_[sy, fy[in_county]]
     cx, cy = (px.min() + px.max()) / 2, (py.min() + py.max()) / 2
-    half = max(px.max() - px.min(), py.max() - py.min()) / 2 * 1.1 or 1.0
+    # The frame fits the county, not a square: a wide county fills the wide (16:9) axes, but the
+    # frame is never flatter than 4:3 nor taller than square on screen.
+    stretch = 1 / max(np.cos(np.radians(cy)), 0.1) if geo else 1.0  # screen height per y unit
+    hx, hy = (px.max() - px.min()) / 2 * 1.1 or 1.0, (py.max() - py.min()) / 2 * 1.1 or 1.0
+    hx = max(hx, hy * stretch)
+    hy = float(np.clip(hy, hx * 0.75 / stretch, hx / stretch))
     tiers = list(fac["tier"])
     hospitals = [k for k, t in enumerate(tiers) if t == "county"]
     seat = (fx[hospitals[0]], fy[hospitals[0]]) if hospitals else (cx, cy)
@@ -173,14 +178,14 @@ def _layout(tables: dict, geo: bool) -> dict:
         ex, ey = fx[f] - seat[0], fy[f] - seat[1]
         return float(np.hypot(ex * 111 * np.cos(np.radians(cy)), ey * 111)) if geo else float(np.hypot(ex, ey))
 
-    outside = sorted((f for f in np.flatnonzero(~in_county) if abs(fx[f] - cx) > half or abs(fy[f] - cy) > half),
+    outside = sorted((f for f in np.flatnonzero(~in_county) if abs(fx[f] - cx) > 0.9 * hx or abs(fy[f] - cy) > 0.9 * hy),
                      key=km_from_seat)
     x, y = fx.copy(), fy.copy()
-    column_y = np.linspace(cy + half * 0.55, cy - half * 0.55, len(outside)) if len(outside) > 1 else [cy]
+    column_y = np.linspace(cy + hy * 0.55, cy - hy * 0.55, len(outside)) if len(outside) > 1 else [cy]
     for f, yy in zip(outside, column_y):
-        x[f], y[f] = cx + half * 1.38, yy
-    return {"x": x, "y": y, "sx": sx, "sy": sy, "cx": cx, "cy": cy, "half": half, "tiers": tiers,
-            "outside": outside, "km": km_from_seat, "separator": cx + half * 1.08}
+        x[f], y[f] = cx + hx * 1.38, yy
+    return {"x": x, "y": y, "sx": sx, "sy": sy, "cx": cx, "cy": cy, "hx": hx, "hy": hy, "tiers": tiers,
+            "outside": outside, "km": km_from_seat, "separator": cx + hx * 1.08}
 
 
 def route_hubs(tables: dict) -> dict[str, str]:
@@ -248,7 +253,8 @@ def _draw_routes(ax, tables: dict, lay: dict, fast: bool) -> dict[str, int]:
             continue
         # The same bend for both directions puts A→B and B→A on opposite sides of the straight line.
         ax.add_patch(FancyArrowPatch(pa, pb, arrowstyle="-|>", mutation_scale=12 + 16 * np.sqrt(c / cmax),
-                                     linewidth=width, color=colour, alpha=0.75, linestyle=KIND_STYLE[kind],
+                                     linewidth=width, color=colour, alpha=0.35 + 0.5 * np.sqrt(c / cmax),
+                                     linestyle=KIND_STYLE[kind],
                                      connectionstyle="arc3,rad=0.18", zorder=2, shrinkA=6, shrinkB=10,
                                      gid=f"referral-{direction}-{kind}"))
     if segments:
@@ -262,7 +268,7 @@ def _draw_facilities(ax, tables: dict, lay: dict, lang: str) -> np.ndarray:
     hospitals sized by visits and admissions. Returns the marker areas (points²)."""
     fac, tiers = tables["facilities"], lay["tiers"]
     visits = np.array(fac["visits"], float) + np.array(fac["admissions"], float)
-    size = 40 + 1400 * visits / max(visits.max(), 1.0)
+    size = 40 + 900 * visits / max(visits.max(), 1.0)
     hospital = np.array([t in ("county", "tertiary") for t in tiers])
     size[hospital] = np.maximum(size[hospital], 260)  # a hospital stays visible however few go there
     size[np.array([t == "village" for t in tiers])] = 22
@@ -277,14 +283,16 @@ def _draw_facilities(ax, tables: dict, lay: dict, lang: str) -> np.ndarray:
 
 def _label_hospitals(ax, tables: dict, lay: dict, size: np.ndarray, lang: str, label_size: int) -> None:
     """Hospital names: above in-county hospitals, below the out-of-county column (with distance),
-    and below a hospital standing next to one already labelled (a county seat often has two)."""
-    fac, half = tables["facilities"], lay["half"]
+    below a hospital near the map's top edge, and below a hospital standing next to one already
+    labelled (a county seat often has two)."""
+    fac, hx, hy = tables["facilities"], lay["hx"], lay["hy"]
     labelled: list[tuple[float, float]] = []
     for f in (k for k, t in enumerate(lay["tiers"]) if t in ("county", "tertiary")):
         x, y, far = lay["x"][f], lay["y"][f], f in lay["outside"]
         text = wrap_title(fac["name"][f], 20) + (f"\n{lay['km'](f):,.0f} {tr('km_away', lang)}" if far else "")
         gap = np.sqrt(size[f]) / 2 + 4  # clear of the marker
-        below = far or any(abs(x - lx) < 0.25 * half and abs(y - ly) < 0.15 * half for lx, ly in labelled)
+        below = (far or y > lay["cy"] + 0.7 * hy  # near the top edge: below, clear of the title
+                 or any(abs(x - lx) < 0.25 * hx and abs(y - ly) < 0.15 * hy for lx, ly in labelled))
         labelled.append((x, y))
         ax.annotate(text, (x, y), xytext=(0, -gap if below else gap), textcoords="offset points", ha="center",
                     va="top" if below else "bottom", fontsize=label_size, fontweight="bold", zorder=4,
@@ -323,18 +331,18 @@ def _route_table(ax, tables: dict, lang: str, label_size: int) -> None:
 
 def _network_axes(ax, lay: dict, geo: bool, lang: str) -> None:
     """Limits, aspect and axis labels of the map; the out-of-county column has no coordinates."""
-    cx, cy, half = lay["cx"], lay["cy"], lay["half"]
+    cx, cy, hx, hy = lay["cx"], lay["cy"], lay["hx"], lay["hy"]
     if lay["outside"]:
         ax.axvline(lay["separator"], color="#777777", linestyle=":", linewidth=1.5)
-        ax.text(cx + half * 1.38, cy + half * 0.98, tr("out_of_county", lang).capitalize() if lang == "en"
+        ax.text(cx + hx * 1.38, cy + hy * 0.98, tr("out_of_county", lang).capitalize() if lang == "en"
                 else tr("out_of_county", lang), ha="center", va="top", fontsize=14, fontstyle="italic")
-    ax.set_xlim(cx - half, cx + half * (1.7 if lay["outside"] else 1.0))
-    ax.set_ylim(cy - half, cy + half)
+    ax.set_xlim(cx - hx, cx + hx * (1.7 if lay["outside"] else 1.0))
+    ax.set_ylim(cy - hy, cy + hy)
     ax.set_aspect(1 / max(np.cos(np.radians(cy)), 0.1) if geo else "equal")
     ax.set_xlabel(tr("longitude" if geo else "km_east", lang))
     ax.set_ylabel(tr("latitude" if geo else "km_north", lang))
     if lay["outside"]:
-        ax.set_xticks([t for t in ax.get_xticks() if cx - half <= t <= lay["separator"]])
+        ax.set_xticks([t for t in ax.get_xticks() if cx - hx <= t <= lay["separator"]])
 
 
 def draw_network(ax, tables: dict[str, dict[str, list]], lang: str = "en", geo: bool = False,
