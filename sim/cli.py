@@ -90,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if timeline.overrides:
         print("overrides (--set): " + ", ".join(timeline.overrides))
+    _stop_cleanly_on_terminate()
     try:
         run_scenario(timeline, out, draw=not args.no_figures, lang=args.lang)
     except OSError as err:
@@ -100,6 +101,19 @@ def cmd_run(args: argparse.Namespace) -> int:
               "nothing was kept (try a larger --set scale=N)", file=sys.stderr)
         return EXIT_CANNOT_WRITE
     return 0
+
+
+def _stop_cleanly_on_terminate() -> None:
+    """Treat SIGTERM (a closed terminal, `kill`, a job scheduler) like Ctrl-C, so a run stopped
+    while saving removes its temporary folder instead of leaving it behind."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except (ValueError, OSError):  # not the main thread: leave the default
+        pass
 
 
 def _memory_problem(population: int, scale: int) -> str | None:
@@ -137,11 +151,12 @@ def _write_error(err: OSError, out: Path) -> str:
     import errno
 
     where = err.filename or out
-    if err.errno == errno.ENOSPC:
-        return f"disk full writing {where}"
-    if err.errno == errno.EDQUOT:
-        return f"disk quota exceeded writing {where}"
-    return f"could not write {where}: {err.strerror or err}"
+    reasons = {errno.ENOSPC: "disk full writing", errno.EDQUOT: "disk quota exceeded writing",
+               errno.EACCES: "no permission to write", errno.EPERM: "no permission to write",
+               errno.EROFS: "read-only file system: cannot write"}
+    if err.errno in reasons:
+        return f"{reasons[err.errno]} {where}"
+    return f"{where}: {err.strerror or err}"
 
 
 def resolve_run_folder(arg: str) -> tuple[Path | None, str | None]:

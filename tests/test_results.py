@@ -264,3 +264,20 @@ def test_plot_on_a_full_disk_keeps_the_figures_that_were_there(tmp_path, capsys,
     monkeypatch.setattr(Figure, "savefig", real)
     assert code == 1 and err.count("\n") == 1 and "disk full" in err
     assert {p.name: p.read_bytes() for p in (folder / "figures").iterdir()} == before
+
+
+def test_a_terminated_run_leaves_nothing_behind(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), str(SCENARIOS / "baseline.yaml"),
+                             "--set", "world.population=100000", "--days", "200", "--out", str(tmp_path)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "baseline").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "no partial results" in err and "Traceback" not in err
+    assert list((tmp_path / "baseline").iterdir()) == []
