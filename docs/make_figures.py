@@ -45,11 +45,12 @@ changing the model, rather than editing this text. -->
 ## What the figures show
 
 Every run draws these figures into its folder (`figures/`); `python run.py plot RUN_DIR`
-redraws them from the saved files, `--lang zh` with Chinese labels (when a CJK font such as
-Noto Sans CJK is installed). They are drawn for a projector: large type, the colour-blind-safe
-Okabe-Ito palette, one colour per tier in every figure (village clinics green, township health
-centres blue, county hospitals orange, tertiary hospitals red), and a title that states what the
-run shows. The figures below come from the shipped scenarios at full size ({residents} residents,
+redraws them from the saved files, `--lang zh` with Chinese labels (`<name>_zh.png`, beside the
+English ones; the Chinese font, Noto Sans SC, is installed with TierFlow);
+`python docs/make_screenshots.py` regenerates every figure of three scenarios in both languages.
+They are drawn for a projector: large type, the colour-blind-safe Okabe-Ito palette, one colour
+per tier in every figure (village clinics green, township health centres blue, county hospitals
+orange, tertiary hospitals red), and a title that states what the run shows. The figures below come from the shipped scenarios at full size ({residents} residents,
 one year, their own seeds); `python docs/make_figures.py` regenerates them.
 
 **Where visits happen** ([scenarios/xinxiang_2025.yaml](../scenarios/xinxiang_2025.yaml)).
@@ -68,11 +69,14 @@ county or tertiary hospital bypassed the grassroots; bands that change level wer
 ![Flow from first contact to treatment](figures/xinxiang_2025_flow.png)
 
 **The referral network on the county map** ([scenarios/baseline.yaml](../scenarios/baseline.yaml)).
-Village clinics, township health centres and the county hospital at their places (km from the
+Villages (grey, sized by residents) with their clinics (green dots), each clinic tied by a thin
+line to its nearest township health centre; centres and hospitals at their places (km from the
 county seat; longitude and latitude for a county loaded from CSV files), sized by visits and
-admissions; arrows are referrals, as wide as their number (upward in the referring tier's colour,
-downward in purple). Hospitals outside the county stand in the right-hand column with their
-distance. *{network}*.
+admissions. Referrals are drawn as routes: a village clinic's referrals travel with its township
+centre, and each route between centres and hospitals is one arrow as wide as its referrals
+(upward dark grey, downward purple; self-referrals, when the referrals table marks them in a
+`kind` column, dashed). Hospitals outside the county stand in the right-hand column with their
+distance; the table beside the map sums referrals by tier. *{network}*.
 
 ![Referral network, baseline county](figures/baseline_network.png)
 

@@ -22,6 +22,7 @@ from sim.engine.metrics import display_width, format_indicator
 from sim.scenario.loader import ScenarioError, Timeline, load
 
 EXIT_BAD_INPUT = 2
+EXIT_CANNOT_WRITE = 1  # the run or drawing worked but its results could not be written
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -88,8 +89,103 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
 
 def cmd_run(args: argparse.Namespace) -> int:
     timeline = load(args.scenario, args.set, days=args.days, seed=args.seed)
-    run_scenario(timeline, Path(args.out), draw=not args.no_figures, lang=args.lang)
+    base, out = timeline.base, Path(args.out)
+    problem = _memory_problem(base.world.population, base.scale) or _results_folder_problem(out, base.name)
+    if problem:
+        print(f"error: {problem}; nothing was run", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if timeline.overrides:
+        print("overrides (--set): " + ", ".join(timeline.overrides))
+    _stop_cleanly_on_terminate()
+    try:
+        run_scenario(timeline, out, draw=not args.no_figures, lang=args.lang)
+    except OSError as err:
+        print(f"error: {_write_error(err, out)}; nothing was kept", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
+    except MemoryError:
+        print(f"error: out of memory running {base.world.population:,} residents at scale {base.scale}; "
+              "nothing was kept (try a larger --set scale=N)", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     return 0
+
+
+def _stop_cleanly_on_terminate() -> None:
+    """Treat SIGTERM (a closed terminal, `kill`, a job scheduler) like Ctrl-C, so a run stopped
+    while saving removes its temporary folder instead of leaving it behind."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except (ValueError, OSError):  # not the main thread: leave the default
+        pass
+
+
+def _memory_problem(population: int, scale: int) -> str | None:
+    """Why a run of this size would not fit in memory, or None (see sim/outputs/capacity.py)."""
+    from sim.outputs.capacity import available_bytes, refusal
+
+    return refusal(population, scale, available_bytes())
+
+
+def _results_folder_problem(out: Path, name: str) -> str | None:
+    """Why runs cannot be written under `out` (checked before a run, so no time is wasted), or None.
+
+    `out` itself is created if missing, but not its parents: a typo or an unmounted disk is
+    reported instead of writing results somewhere unexpected."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        return f"results folder {out} is a file, not a folder"
+    parent = out.absolute().parent
+    if not out.exists() and parent.exists() and not parent.is_dir():
+        return f"results folder {out} cannot be created: {parent} is a file"
+    if not out.exists() and not parent.exists():
+        return f"results folder {out} does not exist, nor does {parent} (check --out)"
+    try:
+        (out / name).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out / name):
+            pass
+    except OSError as err:
+        return f"results folder {out} is not writable ({err.strerror or err})"
+    return None
+
+
+def _write_error(err: OSError, out: Path) -> str:
+    """One line naming what failed and where, for an error while writing results."""
+    import errno
+
+    where = err.filename or out
+    reasons = {errno.ENOSPC: "disk full writing", errno.EDQUOT: "disk quota exceeded writing",
+               errno.EACCES: "no permission to write", errno.EPERM: "no permission to write",
+               errno.EROFS: "read-only file system: cannot write"}
+    if err.errno in reasons:
+        return f"{reasons[err.errno]} {where}"
+    return f"{where}: {err.strerror or err}"
+
+
+def resolve_run_folder(arg: str) -> tuple[Path | None, str | None]:
+    """A run folder from what the user gave: a run folder itself, or a scenario's results folder
+    (results/<name>), whose newest run is taken. Returns (folder, None) or (None, error)."""
+    from sim.outputs.plots.compare import experiment_kind
+    from sim.outputs.results import newest_run, run_sort_key
+
+    folder = Path(arg)
+    if not folder.exists():
+        return None, f"{folder} does not exist"
+    if not folder.is_dir():
+        return None, f"{folder} is a file, not a run folder"
+    if (folder / "daily.csv").exists() or experiment_kind(folder):
+        return folder, None
+    newest = newest_run(folder)
+    if newest is None:  # perhaps results/compare: take the newest experiment
+        found = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and experiment_kind(p)]
+        newest = max(found, key=run_sort_key) if found else None
+    if newest is None:
+        return None, f"{folder} is not a run folder (no daily.csv) and holds no run folders"
+    print(f"newest run in {folder}: {newest.name}", file=sys.stderr)
+    return newest, None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -108,27 +204,37 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from sim.outputs.plots import draw_run
     from sim.outputs.plots.compare import draw_experiment, experiment_kind
 
-    folder = Path(args.folder)
-    if experiment_kind(folder):  # a compare, sweep or sensitivity folder
-        for p in draw_experiment(folder):
-            print(p)
-        return 0
-    if not (folder / "daily.csv").exists():
-        print(f"error: {folder} is not a run folder (no daily.csv)", file=sys.stderr)
+    folder, problem = resolve_run_folder(args.folder)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for p in draw_run(folder, lang=getattr(args, "lang", "en")):
-        print(p)
+    try:
+        if experiment_kind(folder):  # a compare, sweep or sensitivity folder
+            for p in draw_experiment(folder):
+                print(p)
+            return 0
+        for p in draw_run(folder, lang=getattr(args, "lang", "en")):
+            print(p)
+    except OSError as err:
+        print(f"error: {_write_error(err, folder)}; figures already there were kept", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from sim.outputs.report import write_report
 
-    folder = Path(args.folder)
-    if not (folder / "daily.csv").exists():
-        print(f"error: {folder} is not a run folder (no daily.csv)", file=sys.stderr)
+    folder, problem = resolve_run_folder(args.folder)
+    if not problem and not (folder / "daily.csv").exists():
+        problem = f"{folder} is not a run folder (no daily.csv)"
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(write_report(folder, lang=args.lang))
+    try:
+        print(write_report(folder, lang=args.lang))
+    except OSError as err:
+        print(f"error: {_write_error(err, folder)}; no report was written", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     return 0
 
 

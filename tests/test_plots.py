@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_hex
 import numpy as np
 import pytest
 
@@ -21,7 +22,7 @@ from sim.engine.metrics import group
 from sim.outputs.plots import FIGURES, build_figures, draw_run
 from sim.outputs.plots import style
 from sim.outputs.plots.common import wrap_title
-from sim.outputs.plots.flows import flow_matrix
+from sim.outputs.plots.flows import DOWN_COLOUR, UP_COLOUR, aggregate_routes, draw_network, flow_matrix, route_hubs
 from sim.outputs.plots.run import burden_table, fund_by_tier_daily
 from sim.outputs.results import load_run
 from sim.scenario.schema import TIERS
@@ -117,9 +118,25 @@ def test_network_draws_every_referral_route_on_the_map(policy):
     fig = figures["network"]
     ax = fig.axes[0]
     ref = run["tables"]["referrals"]
-    directions = [d for d, c in zip(ref["direction"], ref["count"]) if c > 0]
-    assert fig.referral_lines == {"up": directions.count("up"), "down": directions.count("down")}
-    assert directions.count("up") > 0 and directions.count("down") > 0
+    routes = aggregate_routes(run["tables"])
+    between = {k: c for k, c in routes.items() if k[0] != k[1]}
+    # Routes are aggregated (a village clinic's referrals travel with its township centre), and
+    # every referral is in exactly one route.
+    assert sum(routes.values()) == pytest.approx(sum(c for c in ref["count"] if c > 0))
+    drawn = {"up": sum(k[2] == "up" for k in between), "down": sum(k[2] == "down" for k in between)}
+    assert fig.referral_lines == drawn and drawn["up"] > 0 and drawn["down"] > 0
+    arrows = [p for p in ax.patches if (p.get_gid() or "").startswith("referral-")]
+    assert len(arrows) == len(between) < len([c for c in ref["count"] if c > 0]) / 2  # far fewer than pairs
+    # The legend's line samples look like the arrows: same colour per direction, all formal (solid).
+    legend = {t.get_text(): h for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+    for direction, colour in (("up", UP_COLOUR), ("down", DOWN_COLOUR)):
+        sample = legend[style.tr(f"referral_{direction}")]
+        assert to_hex(sample.get_color()) == to_hex(colour)
+        assert {to_hex(a.get_edgecolor()) for a in arrows if a.get_gid() == f"referral-{direction}-formal"} == {
+            to_hex(colour)}
+    assert style.tr("self_referral") not in legend  # none in the table: none in the legend
+    villages = [c for c in ax.collections if c.get_gid() == "settlements"]
+    assert len(villages[0].get_offsets()) == len(run["tables"]["settlements"]["id"])
     fac = run["tables"]["facilities"]
     for tier in TIERS:
         (points,) = [c for c in ax.collections if c.get_gid() == f"facilities-{tier}"]
@@ -128,6 +145,52 @@ def test_network_draws_every_referral_route_on_the_map(policy):
     assert "Provincial Hospital" in " ".join(t.get_text() for t in ax.texts)  # drawn, with its distance
     ooc = 1 - run["summary"]["in_county_share"]
     assert f"{ooc:.1%} of visits leave the county" in _title(fig)
+
+
+def test_self_referrals_in_a_kind_column_are_drawn_dashed_and_named_in_the_legend(policy):
+    tables = copy.deepcopy(policy[0]["tables"])
+    ref = tables["referrals"]
+    ref["kind"] = ["self" if t.startswith("H") else "formal" for t in ref["to_id"]]
+    fig, ax = plt.subplots()
+    try:
+        draw_network(ax, tables)
+        dashed = [p for p in ax.patches if p.get_gid() == "referral-up-self"]
+        assert dashed and all(p.get_linestyle() not in ("-", "solid") for p in dashed)
+        assert style.tr("self_referral") in [t.get_text() for t in ax.get_legend().get_texts()]
+    finally:
+        plt.close(fig)
+
+
+def test_village_clinics_route_through_their_nearest_township_centre(policy):
+    tables = policy[0]["tables"]
+    fac = tables["facilities"]
+    hubs = route_hubs(tables)
+    tier = dict(zip(fac["id"], fac["tier"]))
+    assert all(tier[hubs[f]] == "township" for f in fac["id"] if tier[f] == "village")
+    assert all(hubs[f] == f for f in fac["id"] if tier[f] != "village")
+
+
+def test_no_two_value_labels_overlap_in_any_figure(policy):
+    run, figures = policy
+    for name, fig in figures.items():
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == "value-label"]
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    assert not a.overlaps(b), f"{name}: two value labels overlap"
+    assert sum(t.get_gid() == "value-label" for ax in figures["burden"].axes for t in ax.texts) >= 20
+
+
+def test_no_figure_function_is_over_80_lines():
+    import inspect
+
+    from sim.outputs.plots import common, flows, run as run_module, style as style_module
+    for module in (flows, run_module, common, style_module):
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__:
+                assert len(inspect.getsource(fn).splitlines()) <= 80, f"{module.__name__}.{name}"
 
 
 def test_network_of_a_csv_county_is_labelled_in_longitude_and_latitude(policy):
@@ -251,7 +314,12 @@ def test_plot_command_redraws_from_a_folder_in_either_language(policy_folder, tm
     proc = subprocess.run([sys.executable, str(ROOT / "run.py"), "plot", str(folder), "--lang", "zh"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [str(folder / "figures" / f"{name}.png") for name in FIGURES]
+    assert proc.stdout.split() == [str(folder / "figures" / f"{name}_zh.png") for name in FIGURES]
+    english = subprocess.run([sys.executable, str(ROOT / "run.py"), "plot", str(folder)], capture_output=True,
+                             text=True, timeout=300)
+    assert english.returncode == 0, english.stderr
+    names = sorted(p.name for p in (folder / "figures").iterdir())
+    assert names == sorted([f"{n}.png" for n in FIGURES] + [f"{n}_zh.png" for n in FIGURES])  # side by side
     if style.find_cjk_font() is None:
         assert "no Chinese font found" in proc.stderr
     bad = subprocess.run([sys.executable, str(ROOT / "run.py"), "plot", str(tmp_path)], capture_output=True,
@@ -265,7 +333,7 @@ def test_a_run_draws_its_figures_in_the_language_asked(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     (folder,) = list((tmp_path / "baseline").iterdir())
-    assert sorted(p.name for p in (folder / "figures").iterdir()) == sorted(f"{n}.png" for n in FIGURES)
+    assert sorted(p.name for p in (folder / "figures").iterdir()) == sorted(f"{n}_zh.png" for n in FIGURES)
     assert ("no Chinese font found" in proc.stderr) == (style.find_cjk_font() is None)
     bad = subprocess.run([sys.executable, str(ROOT / "run.py"), str(ROOT / "scenarios" / "baseline.yaml"),
                           "--lang", "fr"], capture_output=True, text=True, timeout=300)

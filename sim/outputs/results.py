@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -144,7 +145,7 @@ def atomic_file(final: Path) -> Iterator[Path]:
 
 
 def new_run_folder(root: Path, name: str) -> Path:
-    """A fresh `root/name/<timestamp>` path that does not exist yet."""
+    """A fresh `root/name/<timestamp>` path that does not exist yet (no reservation: see `claim_run_folder`)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = root / name / stamp
     path, n = base, 1
@@ -154,21 +155,84 @@ def new_run_folder(root: Path, name: str) -> Path:
     return path
 
 
+RUN_NAME = re.compile(r"^(\d{8}-\d{6})(?:-(\d+))?(?:_.*)?$")
+
+
+def overrides_tag(overrides: list[str] | tuple[str, ...], limit: int = 48) -> str:
+    """A short, file-name-safe tag naming `--set` overrides: `tertiary.rate=0,population=300`.
+
+    Each override keeps its last two key parts and its value; characters other than letters,
+    digits and `.=+-` become `-`; the whole tag is cut to `limit` characters."""
+    parts = []
+    for item in overrides:
+        key, _, value = str(item).partition("=")
+        short = ".".join(key.strip().split(".")[-2:]) + ("=" + value.strip() if value else "")
+        parts.append(re.sub(r"[^A-Za-z0-9.=+-]+", "-", short).strip("-"))
+    tag = ",".join(p for p in parts if p)
+    return tag if len(tag) <= limit else tag[:limit].rstrip(",.=+-") + "+more"
+
+
+def claim_run_folder(root: Path, name: str, tag: str = "") -> tuple[Path, Path]:
+    """Reserve a fresh run folder `root/name/<timestamp>[-n][_tag]`: return (final, tmp), with `tmp`
+    created. Safe when many runs (processes or threads) start in the same second.
+
+    A stem (`<timestamp>[-n]`, whatever the tag) is taken by creating its hidden temporary folder
+    `.<stem>.tmp` (an atomic mkdir); a stem that a finished run already carries is skipped. One of
+    the two exists from the claim until the run is renamed into place, so two runs never share a
+    stem, and runs of the same second are ordered by their counter."""
+    parent = Path(root) / name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    suffix = f"_{tag}" if tag else ""
+    for n in range(1, 100_000):
+        stem = stamp if n == 1 else f"{stamp}-{n}"
+        tmp = parent / f".{stem}.tmp"
+        try:
+            tmp.mkdir()
+        except FileExistsError:
+            continue
+        if (parent / stem).exists() or any(parent.glob(f"{stem}_*")):  # finished before our claim
+            tmp.rmdir()
+            continue
+        return parent / f"{stem}{suffix}", tmp
+    raise FileExistsError(f"no free run folder name under {parent}")
+
+
+def run_sort_key(folder: Path) -> tuple[str, int]:
+    """Order of run folders by start: timestamp, then the same-second counter."""
+    m = RUN_NAME.match(folder.name)
+    return (m.group(1), int(m.group(2) or 1)) if m else ("", 0)
+
+
+def newest_run(scenario_folder: Path) -> Path | None:
+    """The newest complete run folder (one with daily.csv) inside a scenario's results folder."""
+    runs = [p for p in Path(scenario_folder).iterdir()
+            if p.is_dir() and not p.name.startswith(".") and RUN_NAME.match(p.name) and (p / "daily.csv").exists()]
+    return max(runs, key=run_sort_key) if runs else None
+
+
 def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray], summary: dict,
              meta: dict, tables: dict[str, dict[str, list]] | None = None,
              draw: Callable[[Path], None] | None = None) -> Path:
-    """Write a whole run atomically and return its folder; `tables` become <name>.csv files."""
-    final = new_run_folder(root, name)
-    with atomic_folder(final) as tmp:
+    """Write a whole run atomically and return its folder; `tables` become <name>.csv files.
+
+    The folder is named by the start time and, when the run had `--set` overrides
+    (`meta["overrides"]`), a short tag naming them. Nothing is left behind on failure."""
+    final, tmp = claim_run_folder(root, name, overrides_tag(meta.get("overrides") or []))
+    try:
         (tmp / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
                                            encoding="utf-8")
         write_daily(tmp / "daily.csv", daily)
         write_json(tmp / "summary.json", summary)
-        write_json(tmp / "manifest.json", meta)
+        write_json(tmp / "manifest.json", {**meta, "folder": final.name})
         for table_name, table in (tables or {}).items():
             write_table(tmp / f"{table_name}.csv", table)
         if draw is not None:
             draw(tmp)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return final
 
 

@@ -107,7 +107,7 @@ def fig_flow(run: dict, lang: str = "en") -> Figure:
     fig, axes = new_figure()
     ax = axes[0, 0]
     fig.flow_patches = draw_flow(ax, m, lang)  # kept for tests and callers that inspect the drawing
-    ax.set_title(tr("flow_axes", lang) + f"  ({m.sum():,.0f} {tr('episodes', lang)})")
+    ax.set_title(tr("flow_axes", lang) + f"  ({m.sum():,.0f} {tr('episodes', lang)})", pad=34)
     facts = flow_facts(m)
     p = summary.get("periods")
     if p:
@@ -151,25 +151,26 @@ def referral_routes(tables: dict) -> list[tuple[tuple[str, str], float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
-def draw_network(ax, tables: dict[str, dict[str, list]], lang: str = "en", geo: bool = False,
-                 routes: bool = True, label_size: int = 13, fast: bool = False,
-                 legend_below: bool = False) -> dict[str, int]:
-    """Draw the referral network on `ax` from facility, referral and settlement tables
-    (the columns of facilities.csv, referrals.csv, settlements.csv). Returns the number of
-    referral arrows drawn, by direction; `fast` draws plain lines (for live views)."""
-    fac, ref, sets = tables["facilities"], tables["referrals"], tables["settlements"]
+UP_COLOUR = "#333333"  # upward referrals: dark grey, apart from every tier's colour
+KIND_STYLE = {"formal": "solid", "self": (0, (4, 3))}  # a `kind` column may mark self-referrals
+
+
+def _layout(tables: dict, geo: bool) -> dict:
+    """Where things go: the county frame (settlements and in-county facilities), hospitals outside
+    it moved to a column on its right (with their distance from the county seat)."""
+    fac, sets = tables["facilities"], tables["settlements"]
     fx, fy = np.array(fac["x"], float), np.array(fac["y"], float)
     sx, sy = np.array(sets["x"], float), np.array(sets["y"], float)
-    visits = np.array(fac["visits"], float) + np.array(fac["admissions"], float)
-    tiers = list(fac["tier"])
     in_county = np.array([v in (True, "True", 1.0) for v in fac["in_county"]])
-    ax.grid(False)
-    # The map frame is the county (settlements and in-county facilities). Hospitals outside
-    # it are drawn in a column on its right with their distance, so the county stays readable.
     px, py = np.r_[sx, fx[in_county]], np.r_[sy, fy[in_county]]
     cx, cy = (px.min() + px.max()) / 2, (py.min() + py.max()) / 2
-    half = max(px.max() - px.min(), py.max() - py.min()) / 2 * 1.1 or 1.0
-    separator = cx + half * 1.08
+    # The frame fits the county, not a square: a wide county fills the wide (16:9) axes, but the
+    # frame is never flatter than 4:3 nor taller than square on screen.
+    stretch = 1 / max(np.cos(np.radians(cy)), 0.1) if geo else 1.0  # screen height per y unit
+    hx, hy = (px.max() - px.min()) / 2 * 1.1 or 1.0, (py.max() - py.min()) / 2 * 1.1 or 1.0
+    hx = max(hx, hy * stretch)
+    hy = float(np.clip(hy, hx * 0.75 / stretch, hx / stretch))
+    tiers = list(fac["tier"])
     hospitals = [k for k, t in enumerate(tiers) if t == "county"]
     seat = (fx[hospitals[0]], fy[hospitals[0]]) if hospitals else (cx, cy)
 
@@ -177,101 +178,193 @@ def draw_network(ax, tables: dict[str, dict[str, list]], lang: str = "en", geo: 
         ex, ey = fx[f] - seat[0], fy[f] - seat[1]
         return float(np.hypot(ex * 111 * np.cos(np.radians(cy)), ey * 111)) if geo else float(np.hypot(ex, ey))
 
-    outside = [f for f in np.flatnonzero(~in_county)
-               if abs(fx[f] - cx) > half or abs(fy[f] - cy) > half]
-    outside.sort(key=km_from_seat)
-    draw_x, draw_y = fx.copy(), fy.copy()
-    column_y = np.linspace(cy + half * 0.55, cy - half * 0.55, len(outside)) if len(outside) > 1 else [cy]
-    for f, y in zip(outside, column_y):
-        draw_x[f], draw_y[f] = cx + half * 1.38, y
-    pos = {fid: (draw_x[k], draw_y[k]) for k, fid in enumerate(fac["id"])}
-    if outside:
-        ax.axvline(separator, color="#777777", linestyle=":", linewidth=1.5)
-        ax.text(cx + half * 1.38, cy + half * 0.98, tr("out_of_county", lang).capitalize() if lang == "en"
-                else tr("out_of_county", lang), ha="center", va="top", fontsize=14, fontstyle="italic")
+    outside = sorted((f for f in np.flatnonzero(~in_county) if abs(fx[f] - cx) > 0.9 * hx or abs(fy[f] - cy) > 0.9 * hy),
+                     key=km_from_seat)
+    x, y = fx.copy(), fy.copy()
+    column_y = np.linspace(cy + hy * 0.55, cy - hy * 0.55, len(outside)) if len(outside) > 1 else [cy]
+    for f, yy in zip(outside, column_y):
+        x[f], y[f] = cx + hx * 1.38, yy
+    return {"x": x, "y": y, "sx": sx, "sy": sy, "cx": cx, "cy": cy, "hx": hx, "hy": hy, "tiers": tiers,
+            "outside": outside, "km": km_from_seat, "separator": cx + hx * 1.08}
 
+
+def route_hubs(tables: dict) -> dict[str, str]:
+    """Each facility's hub for drawing routes: a village clinic's is the nearest township health
+    centre (its villages' referrals travel together); every other facility is its own hub."""
+    fac = tables["facilities"]
+    xy = np.c_[np.array(fac["x"], float), np.array(fac["y"], float)]
+    centres = [k for k, t in enumerate(fac["tier"]) if t == "township"]
+    hubs = {}
+    for k, (fid, tier) in enumerate(zip(fac["id"], fac["tier"])):
+        if tier == "village" and centres:
+            near = centres[int(np.argmin(((xy[centres] - xy[k]) ** 2).sum(axis=1)))]
+            hubs[fid] = fac["id"][near]
+        else:
+            hubs[fid] = fid
+    return hubs
+
+
+def aggregate_routes(tables: dict) -> dict[tuple[str, str, str, str], float]:
+    """Referrals summed by (from hub, to hub, direction, kind); a referral between a village clinic
+    and its own township centre is a local one, summed under (hub, hub, direction, kind)."""
+    ref, hubs = tables["referrals"], route_hubs(tables)
+    n = len(ref.get("count", []))
+    kinds = ref.get("kind") or ["formal"] * n
+    totals: dict[tuple[str, str, str, str], float] = {}
+    for a, b, d, k, c in zip(ref.get("from_id", []), ref.get("to_id", []), ref.get("direction", []), kinds,
+                             ref.get("count", [])):
+        if float(c) > 0 and a in hubs and b in hubs:
+            key = (hubs[a], hubs[b], str(d), str(k) if str(k) in KIND_STYLE else "formal")
+            totals[key] = totals.get(key, 0.0) + float(c)
+    return totals
+
+
+def _draw_villages(ax, tables: dict, lay: dict, lang: str) -> None:
+    """Villages (grey, sized by residents), each village clinic a green dot on its village, and a
+    thin spoke from each clinic to its township centre: the county's grassroots at a glance."""
+    fac, sets = tables["facilities"], tables["settlements"]
     pop = np.array(sets["population"], float)
-    ax.scatter(sx, sy, s=12 + 120 * pop / max(pop.max(), 1), color="#BBBBBB", edgecolor="none", zorder=1,
-               label=tr("settlements", lang))
+    ax.scatter(lay["sx"], lay["sy"], s=30 + 220 * pop / max(pop.max(), 1), color="#D9D9D9", edgecolor="#8C8C8C",
+               linewidth=0.6, zorder=1, label=tr("settlements", lang), gid="settlements")
+    index, hubs = {fid: k for k, fid in enumerate(fac["id"])}, route_hubs(tables)
+    spokes = [((lay["x"][index[f]], lay["y"][index[f]]), (lay["x"][index[h]], lay["y"][index[h]]))
+              for f, h in hubs.items() if f != h and lay["tiers"][index[f]] == "village"]
+    if spokes:
+        ax.add_collection(LineCollection(spokes, linewidths=0.8, colors=TIER_COLOURS["village"], alpha=0.5,
+                                         zorder=1, gid="village-spokes"))
 
-    counts = np.array(ref["count"], float) if ref.get("count") else np.zeros(0)
-    cmax = max(counts.max(), 1.0) if len(counts) else 1.0
-    lines = {"up": 0, "down": 0}
-    index = {fid: k for k, fid in enumerate(fac["id"])}
+
+def _draw_routes(ax, tables: dict, lay: dict, fast: bool) -> dict[str, int]:
+    """One arrow per aggregated route between hubs, as wide as its referrals: upward dark grey,
+    downward purple, self-referrals dashed. Returns the number of routes drawn by direction."""
+    index = {fid: k for k, fid in enumerate(tables["facilities"]["id"])}
+    routes = {k: c for k, c in aggregate_routes(tables).items() if k[0] != k[1]}
+    cmax = max(routes.values(), default=1.0)
+    drawn = {"up": 0, "down": 0}
     segments, widths, colours = [], [], []
-    for a, b, direction, c in zip(ref.get("from_id", []), ref.get("to_id", []), ref.get("direction", []), counts):
-        if c <= 0 or a not in pos or b not in pos:
-            continue
-        up = direction == "up"
-        colour = TIER_COLOURS[tiers[index[a]]] if up else DOWN_COLOUR
-        width = 0.6 + 9 * np.sqrt(c / cmax)
-        lines[direction] += 1
+    for (a, b, direction, kind), c in sorted(routes.items(), key=lambda kv: -kv[1]):
+        pa, pb = (lay["x"][index[a]], lay["y"][index[a]]), (lay["x"][index[b]], lay["y"][index[b]])
+        colour, width = (UP_COLOUR if direction == "up" else DOWN_COLOUR), 1.0 + 10 * np.sqrt(c / cmax)
+        drawn[direction] = drawn.get(direction, 0) + 1
         if fast:  # straight lines in one collection: quick enough to redraw every step
-            segments.append((pos[a], pos[b]))
+            segments.append((pa, pb))
             widths.append(width)
             colours.append(colour)
             continue
-        ax.add_patch(FancyArrowPatch(pos[a], pos[b], arrowstyle="-|>", mutation_scale=10 + 14 * np.sqrt(c / cmax),
-                                     linewidth=width, color=colour, alpha=0.7,
-                                     connectionstyle="arc3,rad=0.0" if up else "arc3,rad=0.25", zorder=2,
-                                     shrinkA=4, shrinkB=8, gid=f"referral-{direction}"))
+        # The same bend for both directions puts A→B and B→A on opposite sides of the straight line.
+        ax.add_patch(FancyArrowPatch(pa, pb, arrowstyle="-|>", mutation_scale=12 + 16 * np.sqrt(c / cmax),
+                                     linewidth=width, color=colour, alpha=0.35 + 0.5 * np.sqrt(c / cmax),
+                                     linestyle=KIND_STYLE[kind],
+                                     connectionstyle="arc3,rad=0.18", zorder=2, shrinkA=6, shrinkB=10,
+                                     gid=f"referral-{direction}-{kind}"))
     if segments:
         ax.add_collection(LineCollection(segments, linewidths=widths, colors=colours, alpha=0.7, zorder=2,
                                          gid="referrals"))
-    vmax = max(visits.max(), 1.0)
-    size = 20 + 2500 * visits / vmax  # marker area in points²
+    return drawn
+
+
+def _draw_facilities(ax, tables: dict, lay: dict, lang: str) -> np.ndarray:
+    """Facilities in their tier's colour: clinics as small dots on their villages, centres and
+    hospitals sized by visits and admissions. Returns the marker areas (points²)."""
+    fac, tiers = tables["facilities"], lay["tiers"]
+    visits = np.array(fac["visits"], float) + np.array(fac["admissions"], float)
+    size = 40 + 900 * visits / max(visits.max(), 1.0)
     hospital = np.array([t in ("county", "tertiary") for t in tiers])
-    size[hospital] = np.maximum(size[hospital], 220)  # a hospital stays visible however few go there
+    size[hospital] = np.maximum(size[hospital], 260)  # a hospital stays visible however few go there
+    size[np.array([t == "village" for t in tiers])] = 22
     for t in TIERS:
         k = np.array([tier == t for tier in tiers])
         if k.any():
-            ax.scatter(draw_x[k], draw_y[k], s=size[k], color=TIER_COLOURS[t], edgecolor="black", linewidth=0.8,
-                       zorder=3, label=tier_label(t, lang), gid=f"facilities-{t}")
+            ax.scatter(lay["x"][k], lay["y"][k], s=size[k], color=TIER_COLOURS[t], edgecolor="black",
+                       linewidth=0.5 if t == "village" else 0.9, zorder=3, label=tier_label(t, lang),
+                       gid=f"facilities-{t}")
+    return size
+
+
+def _label_hospitals(ax, tables: dict, lay: dict, size: np.ndarray, lang: str, label_size: int) -> None:
+    """Hospital names: above in-county hospitals, below the out-of-county column (with distance),
+    below a hospital near the map's top edge, and below a hospital standing next to one already
+    labelled (a county seat often has two)."""
+    fac, hx, hy = tables["facilities"], lay["hx"], lay["hy"]
     labelled: list[tuple[float, float]] = []
-    for f in np.flatnonzero(hospital):
-        far = f in outside
-        text = wrap_title(fac["name"][f], 20) + (f"\n{km_from_seat(f):,.0f} {tr('km_away', lang)}" if far else "")
+    for f in (k for k, t in enumerate(lay["tiers"]) if t in ("county", "tertiary")):
+        x, y, far = lay["x"][f], lay["y"][f], f in lay["outside"]
+        text = wrap_title(fac["name"][f], 20) + (f"\n{lay['km'](f):,.0f} {tr('km_away', lang)}" if far else "")
         gap = np.sqrt(size[f]) / 2 + 4  # clear of the marker
-        # Labels go above in-county hospitals, below the out-of-county column, and below a
-        # hospital standing next to one already labelled (a county seat often has two).
-        crowded = any(abs(draw_x[f] - x) < 0.25 * half and abs(draw_y[f] - y) < 0.15 * half for x, y in labelled)
-        below = far or crowded
-        labelled.append((draw_x[f], draw_y[f]))
-        ax.annotate(text, (draw_x[f], draw_y[f]), xytext=(0, -gap if below else gap), textcoords="offset points",
-                    ha="center", va="top" if below else "bottom", fontsize=label_size, fontweight="bold",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.6},
-                    zorder=4)  # see-through, so a centre behind a label still shows
-    # Proxy artists so the legend explains line colours.
-    ax.plot([], [], color="#444444", linewidth=4, label=tr("referral_up", lang))
-    ax.plot([], [], color=DOWN_COLOUR, linewidth=4, label=tr("referral_down", lang))
-    legend = (ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, fontsize=label_size, frameon=False)
-              if legend_below else
+        below = (far or y > lay["cy"] + 0.7 * hy  # near the top edge: below, clear of the title
+                 or any(abs(x - lx) < 0.25 * hx and abs(y - ly) < 0.15 * hy for lx, ly in labelled))
+        labelled.append((x, y))
+        ax.annotate(text, (x, y), xytext=(0, -gap if below else gap), textcoords="offset points", ha="center",
+                    va="top" if below else "bottom", fontsize=label_size, fontweight="bold", zorder=4,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+
+
+def _network_legend(ax, tables: dict, drawn: dict[str, int], lang: str, label_size: int, below: bool) -> None:
+    """A legend whose line samples are drawn like the arrows: same colours, same dashes."""
+    kinds = set(tables["referrals"].get("kind") or ["formal"])
+    for direction, colour in (("up", UP_COLOUR), ("down", DOWN_COLOUR)):
+        if drawn.get(direction) or not any(drawn.values()):
+            ax.plot([], [], color=colour, linewidth=5, alpha=0.75, label=tr(f"referral_{direction}", lang))
+    if "self" in kinds:
+        ax.plot([], [], color=UP_COLOUR, linewidth=3, linestyle=KIND_STYLE["self"], label=tr("self_referral", lang))
+    legend = (ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, fontsize=label_size,
+                        frameon=False) if below else
               ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=label_size + 1, frameon=False))
     for handle in legend.legend_handles:
         if hasattr(handle, "set_sizes"):
             handle.set_sizes([120])
-    route_totals = referral_routes(tables)
-    if routes and route_totals:
-        names = [f"{tier_label(a, lang, short=True)} → {tier_label(b, lang, short=True)}"
-                 for (a, b), _ in route_totals[:8]]
-        pad = max(len(n) for n in names)
-        body = "\n".join(f"{n.ljust(pad)} {c:>8,.0f}" for n, (_, c) in zip(names, route_totals))
-        ax.text(1.03, 0.34, f"{tr('referrals_by_route', lang)}\n{body}", transform=ax.transAxes, va="top",
-                ha="left", fontsize=label_size, family="monospace" if lang == "en" else None, linespacing=1.4)
-    right = cx + half * (1.7 if outside else 1.0)
-    ax.set_xlim(cx - half, right)
-    ax.set_ylim(cy - half, cy + half)
-    if geo:
-        ax.set_aspect(1 / max(np.cos(np.radians(cy)), 0.1))
-        ax.set_xlabel(tr("longitude", lang))
-        ax.set_ylabel(tr("latitude", lang))
-    else:
-        ax.set_aspect("equal")
-        ax.set_xlabel(tr("km_east", lang))
-        ax.set_ylabel(tr("km_north", lang))
-    if outside:  # no map coordinates on the out-of-county column
-        ax.set_xticks([t for t in ax.get_xticks() if cx - half <= t <= separator])
-    return lines
+
+
+def _route_table(ax, tables: dict, lang: str, label_size: int) -> None:
+    """Referrals by tier route (largest first) beside the map: names left-aligned, counts
+    right-aligned in a column of their own, so rows line up in any font."""
+    totals = referral_routes(tables)[:8]
+    if not totals:
+        return
+    names = "\n".join(f"{tier_label(a, lang, short=True)} → {tier_label(b, lang, short=True)}" for (a, b), _ in totals)
+    counts = "\n".join(f"{c:,.0f}" for _, c in totals)
+    common = {"transform": ax.transAxes, "va": "top", "fontsize": label_size, "linespacing": 1.35}
+    ax.text(1.03, 0.30, tr("referrals_by_route", lang), ha="left", fontweight="bold", **common)
+    ax.text(1.03, 0.30 - 0.055, names, ha="left", gid="route-names", **common)
+    ax.text(1.03 + (0.36 if lang == "en" else 0.26), 0.30 - 0.055, counts, ha="right", gid="route-counts", **common)
+
+
+def _network_axes(ax, lay: dict, geo: bool, lang: str) -> None:
+    """Limits, aspect and axis labels of the map; the out-of-county column has no coordinates."""
+    cx, cy, hx, hy = lay["cx"], lay["cy"], lay["hx"], lay["hy"]
+    if lay["outside"]:
+        ax.axvline(lay["separator"], color="#777777", linestyle=":", linewidth=1.5)
+        ax.text(cx + hx * 1.38, cy + hy * 0.98, tr("out_of_county", lang).capitalize() if lang == "en"
+                else tr("out_of_county", lang), ha="center", va="top", fontsize=14, fontstyle="italic")
+    ax.set_xlim(cx - hx, cx + hx * (1.7 if lay["outside"] else 1.0))
+    ax.set_ylim(cy - hy, cy + hy)
+    ax.set_aspect(1 / max(np.cos(np.radians(cy)), 0.1) if geo else "equal")
+    ax.set_xlabel(tr("longitude" if geo else "km_east", lang))
+    ax.set_ylabel(tr("latitude" if geo else "km_north", lang))
+    if lay["outside"]:
+        ax.set_xticks([t for t in ax.get_xticks() if cx - hx <= t <= lay["separator"]])
+
+
+def draw_network(ax, tables: dict[str, dict[str, list]], lang: str = "en", geo: bool = False,
+                 routes: bool = True, label_size: int = 13, fast: bool = False,
+                 legend_below: bool = False) -> dict[str, int]:
+    """Draw the referral network on `ax` from facility, referral and settlement tables (the
+    columns of facilities.csv, referrals.csv, settlements.csv): villages and their clinics, one
+    arrow per aggregated route between township centres and hospitals (a village clinic's
+    referrals travel with its nearest centre), facilities, hospital names and a legend that
+    matches the arrows. Returns the number of routes drawn, by direction; `fast` draws plain
+    lines (for live views)."""
+    ax.grid(False)
+    lay = _layout(tables, geo)
+    _draw_villages(ax, tables, lay, lang)
+    drawn = _draw_routes(ax, tables, lay, fast)
+    size = _draw_facilities(ax, tables, lay, lang)
+    _label_hospitals(ax, tables, lay, size, lang, label_size)
+    _network_legend(ax, tables, drawn, lang, label_size, legend_below)
+    if routes:
+        _route_table(ax, tables, lang, label_size)
+    _network_axes(ax, lay, geo, lang)
+    return drawn
 
 
 def fig_network(run: dict, lang: str = "en") -> Figure:

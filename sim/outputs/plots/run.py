@@ -37,7 +37,7 @@ from sim.outputs.plots.style import (
     tier_visits,
     tr,
 )
-from sim.outputs.results import load_run
+from sim.outputs.results import atomic_file, load_run
 from sim.scenario.schema import TIERS
 
 # ------------------------------------------------------------- visit shares
@@ -85,7 +85,7 @@ def fig_visit_shares(run: dict, lang: str = "en") -> Figure:
         ax2.hlines(mean, days[start], days[end - 1], colors="black", linewidth=3, gid=f"mean-{key}")
         ax2.annotate(f"{name} {pct(mean)}", (days[start] + (days[end - 1] - days[start]) / 2, mean),
                      xytext=(0, 10), textcoords="offset points", ha="center", fontsize=15, fontweight="bold",
-                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.9}, zorder=5)
     mark_changes(ax2, summary.get("changes", []), label=False, lang=lang)
     lo, hi = np.percentile(official[min(7, len(official) - 1):], [1, 99]) if len(official) > 7 else (0, 1)
     pad = max(0.02, (hi - lo) * 0.3)
@@ -156,9 +156,15 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     ax.step(np.r_[starts, days[-1] + 1], np.r_[prem, prem[-1]], where="post", color="black", linewidth=2.5,
             label=tr("premiums", lang))
     mark_changes(ax, summary.get("changes", []), lang=lang)
+    if summary.get("changes"):  # head room, so the policy's label sits above the bars
+        ax.set_ylim(0, max(bottom.max(), prem.max(), 1e-9) * 1.32)
     ax.set_ylabel(tr("yuan_m_per", lang, n=width))
     ax.set_title(tr("fund_axes", lang))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=13)
+    handles, labels = ax.get_legend_handles_labels()  # the premiums line, then bars top of the stack first
+    order = [labels.index(tr("premiums", lang))] + [k for k in reversed(range(len(labels)))
+                                                     if labels[k] != tr("premiums", lang)]
+    ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, fontsize=13)
 
     spending = sum(by_tier.values()) + daily["settlement"]
     balance = np.cumsum(daily["premiums"] - spending) / 1e6
@@ -167,7 +173,7 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     ax2.fill_between(days, balance, 0, where=balance >= 0, color="#009E73", alpha=0.25, interpolate=True)
     ax2.axhline(0, color="black", linewidth=1)
     mark_changes(ax2, summary.get("changes", []), label=False, lang=lang)
-    ax2.annotate(f"{balance[-1]:+,.2f} M", (days[-1], balance[-1]), xytext=(6, 0), textcoords="offset points",
+    ax2.annotate(f"{balance[-1]:+,.2f} " + ("百万元" if lang == "zh" else "M"), (days[-1], balance[-1]), xytext=(6, 0), textcoords="offset points",
                  va="center", fontsize=15, fontweight="bold")
     ax2.set_ylabel(tr("yuan_m", lang))
     ax2.set_xlabel(tr("day", lang))
@@ -240,7 +246,7 @@ def fig_burden(run: dict, lang: str = "en") -> Figure:
             if len(cats) <= 5:
                 for xi, v in zip(x + offset, values):
                     ax.annotate(fmt.format(v), (xi, v), xytext=(0, 3), textcoords="offset points", ha="center",
-                                fontsize=11 if len(spans) == 2 else 13)
+                                fontsize=12 if len(spans) == 2 else 13, gid="value-label")
         ax.set_xticks(x, [tr(c, lang) for c in cats], fontsize=13 if len(cats) > 5 else 14)
         ax.set_title(tr(title_key, lang), fontsize=17)
         ax.set_ylabel(tr(unit_key, lang), fontsize=14)
@@ -271,7 +277,30 @@ def fig_burden(run: dict, lang: str = "en") -> Figure:
                  if lang == "zh" else
                  f"The poorest fifth forgo {ratio:.1f}× the care of the richest, paying {poor_oop:,.0f} vs "
                  f"{rich_oop:,.0f} yuan a year out of pocket")
-    return finish_figure(fig, run, title, lang)
+    finish_figure(fig, run, title, lang)
+    separate_labels(fig)
+    return fig
+
+
+def separate_labels(fig: Figure, gid: str = "value-label", pad: float = 6.0) -> int:
+    """Lift value labels that would overlap their left neighbour by one line, so two bars' numbers
+    never run together ("2,0832,092"). Lays the figure out first; returns the labels moved."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    moved = 0
+    for ax in fig.axes:
+        labels = sorted((t for t in ax.texts if t.get_gid() == gid), key=lambda t: t.xy[0])
+        placed = []
+        for text in labels:
+            box = text.get_window_extent(renderer)
+            for other in placed:
+                if box.x0 < other.x1 + pad and other.x0 < box.x1 + pad and box.y0 < other.y1 and other.y0 < box.y1:
+                    dx, dy = text.xyann
+                    text.xyann = (dx, dy + (other.y1 - box.y0 + 1) * 72 / fig.dpi)
+                    box = text.get_window_extent(renderer)
+                    moved += 1
+            placed.append(box)
+    return moved
 
 
 # --------------------------------------------------------------------- all
@@ -313,8 +342,17 @@ def build_figures(run: dict, lang: str = "en", names: list[str] | None = None) -
     return out
 
 
+def figure_file(name: str, lang: str) -> str:
+    """A figure's file name: English `network.png`, Chinese `network_zh.png`, side by side."""
+    return f"{name}.png" if lang == "en" else f"{name}_{lang}.png"
+
+
 def draw_run(folder: Path, lang: str = "en") -> list[Path]:
-    """Draw every run figure from a run folder's saved files into folder/figures/; return the paths."""
+    """Draw every run figure from a run folder's saved files into folder/figures/; return the paths.
+
+    Chinese figures (`lang="zh"`) are named `<name>_zh.png` beside the English ones. Each file
+    is written beside its final name and renamed into place: a failure (a full disk) leaves the
+    figures that were there before, never a broken PNG."""
     folder = Path(folder)
     run = load_run(folder)
     out = folder / "figures"
@@ -324,8 +362,11 @@ def draw_run(folder: Path, lang: str = "en") -> list[Path]:
     with plt.rc_context(style):
         for name, fn in FIGURES.items():
             fig = fn(run, lang)
-            path = out / f"{name}.png"
-            fig.savefig(path)
-            plt.close(fig)
+            path = out / figure_file(name, lang)
+            try:
+                with atomic_file(path) as tmp:
+                    fig.savefig(tmp, format="png")
+            finally:
+                plt.close(fig)
             paths.append(path)
     return paths

@@ -60,8 +60,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "episodes": ("episodes", "人次"),
     "flow_axes": ("Care episodes: where they began and where they were treated",
                   "就诊流向：首诊机构与最终诊治机构"),
-    "network_axes": ("Referrals on the county map (node size: visits; line width: referrals)",
-                     "县域转诊网络（点大小：就诊人次；线宽：转诊人次）"),
+    "network_axes": ("Referral routes on the county map (dot size: visits; arrow width: referrals)",
+                     "县域转诊路径（点大小：就诊人次；箭头宽度：转诊人次）"),
     "km_east": ("km east of the county seat", "距县城以东（公里）"),
     "km_north": ("km north of the county seat", "距县城以北（公里）"),
     "longitude": ("Longitude (°E)", "经度（°E）"),
@@ -69,6 +69,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "settlements": ("Villages (size: residents)", "村庄（大小：人口）"),
     "referral_up": ("Upward referral", "上转"),
     "referral_down": ("Downward referral", "下转"),
+    "self_referral": ("Self-referral (no referral letter)", "自行转诊（无转诊单）"),
     "km_away": ("km away", "公里外"),
     "referrals_by_route": ("Referrals by route", "转诊人次（按路径）"),
     "fund_axes": ("Insurance fund spending by tier", "医保基金支出（按机构层级）"),
@@ -111,8 +112,59 @@ def tier_label(tier: str, lang: str = "en", short: bool = False) -> str:
     return tr(f"{tier}_short" if short else tier, lang)
 
 
+# A CJK font that ships as a Python dependency (pylopdf-fonts-zh-cn: Noto Sans SC, SIL Open Font
+# License 1.1), so Chinese draws on a fresh machine without Debian's fonts-noto-cjk. It is
+# registered with matplotlib when this module is imported, and preferred to system fonts so
+# figures look the same everywhere.
+PACKAGED_CJK_FAMILY = "Noto Sans SC"
+
+
+def packaged_cjk_font() -> Path | None:
+    """The packaged Noto Sans SC file, or None when the package is not installed."""
+    try:
+        import pylopdf_fonts_zh_cn
+    except ImportError:
+        return None
+    path = Path(pylopdf_fonts_zh_cn.sans_path())
+    return path if path.is_file() else None
+
+
+def register_packaged_font() -> str | None:
+    """Add the packaged CJK font to matplotlib's font manager; return its family name, or None."""
+    from matplotlib import font_manager
+
+    path = packaged_cjk_font()
+    if path is None:
+        return None
+    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+        try:
+            font_manager.fontManager.addfont(str(path))
+        except (RuntimeError, OSError):  # an unreadable font file: fall back to system fonts
+            return None
+    return PACKAGED_CJK_FAMILY
+
+
+class _NoBoldFaceNote:
+    """Drop matplotlib's note that the packaged font has no bold face (it then draws regular)."""
+
+    def filter(self, record) -> bool:
+        return not (PACKAGED_CJK_FAMILY in str(record.msg % record.args if record.args else record.msg)
+                    and "Failed to find font weight" in str(record.msg))
+
+
+def _quiet_font_notes() -> None:
+    import logging
+
+    log = logging.getLogger("matplotlib.font_manager")
+    if not any(isinstance(f, _NoBoldFaceNote) for f in log.filters):
+        log.addFilter(_NoBoldFaceNote())
+
+
+register_packaged_font()
+_quiet_font_notes()
+
 # Installed CJK fonts go by many names; matplotlib reads the first face of a .ttc.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
+CJK_FAMILIES = (PACKAGED_CJK_FAMILY, "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto Sans CJK KR",
                 "Source Han Sans SC", "Source Han Sans CN", "Source Han Sans", "WenQuanYi Zen Hei",
                 "WenQuanYi Micro Hei", "Noto Serif CJK SC", "Noto Serif CJK JP", "Droid Sans Fallback",
                 "AR PL UMing CN", "AR PL UKai CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC")
@@ -162,8 +214,8 @@ def resolve_lang(lang: str) -> tuple[str, dict]:
         font = find_cjk_font()
         if font is None:
             print("warning: --lang zh: no Chinese font found (looked for Noto Sans CJK, Source Han Sans, "
-                  "WenQuanYi, ...); figures use English labels. Install one, e.g. `apt-get install "
-                  "fonts-noto-cjk`.", file=sys.stderr)
+                  "WenQuanYi, ...); figures use English labels. Install one: `pip install pylopdf-fonts-zh-cn` "
+                  "(TierFlow's dependency) or `apt-get install fonts-noto-cjk`.", file=sys.stderr)
             return "en", style
         style["font.family"] = [font, "DejaVu Sans"]
         style["axes.unicode_minus"] = False  # CJK fonts often lack U+2212

@@ -1,0 +1,67 @@
+"""Regenerate every run figure into docs/figures/, in English and Chinese, from the shipped scenarios.
+
+    .venv/bin/python docs/make_screenshots.py                  # every figure, both languages
+    .venv/bin/python docs/make_screenshots.py --with-readme     # and the README's section (docs/make_figures.py)
+    .venv/bin/python docs/make_screenshots.py --scenario pingyang_county --lang zh
+
+Runs each scenario with the command line (figures skipped), then draws each of its figures from
+the saved run folder into docs/figures/<scenario>_<figure>.png (English) and
+docs/figures/<scenario>_<figure>_zh.png (Chinese), as 256-colour PNGs small enough to commit,
+at the projector size the program draws them (16:9). Pingyang runs at scale 10 (one agent for
+ten residents) to stay quick. `--with-readme` also runs docs/make_figures.py, which writes
+docs/figures.md and the classroom dashboard's screenshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.outputs.plots.run import FIGURES, build_figures  # noqa: E402
+from sim.outputs.results import load_run, newest_run  # noqa: E402
+
+OUT = ROOT / "docs" / "figures"
+# scenario -> extra command-line options: a policy run, the baseline, and a county with Chinese names.
+SCENARIOS = {"xinxiang_2025": [], "baseline": [], "pingyang_county": ["--set", "scale=10"]}
+
+
+def run(scenario: str, out: Path) -> Path:
+    """Run a shipped scenario with the command line; return its run folder."""
+    subprocess.run([sys.executable, str(ROOT / "run.py"), str(ROOT / "scenarios" / f"{scenario}.yaml"),
+                    "--out", str(out), "--no-figures", *SCENARIOS[scenario]], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    return newest_run(out / scenario)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="only these (repeatable)")
+    parser.add_argument("--lang", action="append", choices=("en", "zh"), help="only these languages (repeatable)")
+    parser.add_argument("--with-readme", action="store_true", help="also run docs/make_figures.py")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "docs"))
+    from make_figures import save_small_png  # the same small PNGs as the README's figures
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in args.scenario or SCENARIOS:
+            loaded = load_run(run(scenario, Path(tmp)))
+            for lang in args.lang or ("en", "zh"):
+                for name in FIGURES:
+                    fig = build_figures(loaded, lang, names=[name])[name]
+                    path = OUT / (f"{scenario}_{name}.png" if lang == "en" else f"{scenario}_{name}_{lang}.png")
+                    save_small_png(fig, path)
+                    print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:,.0f} KB", flush=True)
+    if args.with_readme:
+        subprocess.run([sys.executable, str(ROOT / "docs" / "make_figures.py")], check=True, cwd=ROOT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
