@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model, model_validator
 
-from sim.scenario.fields import F
+from sim.scenario.fields import F, fields_of
 
 TIERS = ("village", "township", "county", "tertiary")
 SEVERITIES = ("minor", "moderate", "severe", "critical")
@@ -44,7 +44,7 @@ class Strict(BaseModel):
         """
         if not isinstance(data, dict):
             return data
-        for name, fld in cls.model_fields.items():
+        for name, fld in fields_of(cls).items():
             if isinstance(data.get(name), dict) and fld.default_factory is not None:
                 default = fld.default_factory()
                 if isinstance(default, BaseModel):

@@ -284,3 +284,11 @@ def default_value(path: str, root: type[BaseModel] | None = None) -> Any:
     for part in split_path(path):
         value = value[part] if isinstance(part, int) else getattr(value, part)
     return value
+
+
+def description(path: str, root: type[BaseModel] | None = None) -> str:
+    """The schema's description of a dotted key path, section or value ('' when there is none)."""
+    from sim.scenario.overrides import split_path
+
+    fld = field_at(split_path(path), root) if not key_path_problem(split_path(path), root) else None
+    return doc(fld) if fld is not None else ""
