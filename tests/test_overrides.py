@@ -39,13 +39,13 @@ def test_with_overrides_on_a_timeline_sets_the_base_and_every_dated_change():
     timeline = load(SCENARIOS / "xinxiang_2025.yaml")
     assert timeline.changes, "the test needs a scenario with dated changes"
     before = timeline.base.signing.target_rate
-    out = with_overrides(timeline, {"signing.target_rate": 0.8})
+    out = with_overrides(timeline, {"signing.target_rate": 0.8, "referral.downward.enabled": False})
     assert isinstance(out, Timeline)
     assert out.base.signing.target_rate == 0.8
     assert all(params.signing.target_rate == 0.8 for _, _, params in out.changes)
     assert [(d, label) for d, label, _ in out.changes] == [(d, label) for d, label, _ in timeline.changes]
     assert timeline.base.signing.target_rate == before != 0.8  # the input is untouched
-    assert out.overrides[-1] == "signing.target_rate=0.8"
+    assert out.overrides[-2:] == ["signing.target_rate=0.8", "referral.downward.enabled=false"]
 
 
 def test_with_overrides_reports_every_problem_with_the_loaders_messages(tmp_path):

@@ -102,6 +102,13 @@ def _text(key: str | Path_) -> str:
     return key if isinstance(key, str) else ".".join(str(p) for p in key)
 
 
+def _yaml_text(value: Any) -> str:
+    """A value as `--set` would spell it (true/false, null), so a timeline's overrides read back."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
 def with_overrides(scenario: T, settings: Mapping[str | Path_, Any], *, where: str = "overrides") -> T:
     """A copy of `scenario` with each dotted key path set to its value, validated.
 
@@ -115,7 +122,7 @@ def with_overrides(scenario: T, settings: Mapping[str | Path_, Any], *, where: s
         base = with_overrides(scenario.base, settings, where=where)
         changes = [(day, label, with_overrides(params, settings, where=where))
                    for day, label, params in scenario.changes]
-        texts = [f"{_text(k)}={v}" for k, v in settings.items()]
+        texts = [f"{_text(k)}={_yaml_text(v)}" for k, v in settings.items()]
         return dataclasses.replace(scenario, base=base, changes=changes, sources=list(scenario.sources),
                                    overrides=[*scenario.overrides, *texts])
     data = copy.deepcopy(scenario) if isinstance(scenario, dict) else scenario.model_dump()
