@@ -93,9 +93,9 @@ def test_calibrate_never_replaces_a_shipped_scenario_unless_told(tmp_path, monke
     before = target.read_text(encoding="utf-8")
     runs = []
     monkeypatch.setattr(calibrate_module, "calibrate", lambda *a, **k: runs.append(1))  # must not get this far
-    with pytest.raises(ScenarioError, match="is a shipped scenario and would be replaced.*--overwrite"):
+    with pytest.raises(ScenarioError, match="a shipped scenario .under scenarios/. would be replaced.*--overwrite"):
         run_calibration(str(shipped / "baseline_uncalibrated.yaml"), str(TARGETS), str(target), report=print, **TINY)
-    with pytest.raises(ScenarioError, match="is the scenario being calibrated"):
+    with pytest.raises(ScenarioError, match="the scenario being calibrated would be replaced"):
         run_calibration(str(shipped / "baseline_uncalibrated.yaml"), str(TARGETS),
                         str(shipped / "baseline_uncalibrated.yaml"), overwrite=True, report=print, **TINY)
     assert target.read_text(encoding="utf-8") == before and not runs
@@ -147,7 +147,8 @@ def test_fit_table_never_cuts_a_word():
     note = ("national scope: city residents at city hospitals, which a single county cannot reproduce; "
             "reported beside the model as a plausibility check (NHC 2019 Jan-Oct, 三级医院诊疗人次占比)")
     name = "tertiary_share_of_hospital_visits_in_the_whole_province"
-    fit = calibrate_module.Fit(data={}, values={"cost": 1.0}, evaluations=1, seconds=0.0, cost=0.0, table=[
+    values = {f"behaviour.choice.preference.{t}": 0.25 for t in ("township", "county", "tertiary", "admission")}
+    fit = calibrate_module.Fit(data={}, values=values, evaluations=1, seconds=0.0, cost=0.0, table=[
         {"target": name, "published": 0.517, "tolerance": 0.05, "model": 0.267, "within": False, "fitted": False,
          "source": "", "note": note},
         {"target": "grassroots_share", "published": 0.634, "tolerance": 0.015, "model": 0.64, "within": True,
@@ -156,6 +157,7 @@ def test_fit_table_never_cuts_a_word():
     tokens = text.split()
     assert name in tokens
     assert all(word in tokens for word in note.split())
+    assert all(name in tokens for name in values)
     assert max(len(line) for line in text.splitlines()) <= 160
     rows = [ln for ln in text.splitlines() if ln.startswith((name, "grassroots_share"))]
     assert len({ln.index(" 0.") for ln in rows}) >= 1 and rows[0].index("0.517") == rows[1].index("0.634")

@@ -301,11 +301,11 @@ def choose_output(scenario: str, output: str | None, overwrite: bool = False) ->
     path = Path(output)
     if path.resolve() == Path(scenario).resolve():
         raise ScenarioError([Problem(COMMAND_LINE, None, f"--out {output}",
-                                     "is the scenario being calibrated; the fit extends it, so it cannot replace "
-                                     "it. allowed: another file, e.g. --out my_fit.yaml")])
+                                     "the scenario being calibrated would be replaced; the fit extends it, so it "
+                                     "cannot take its place. allowed: another file, e.g. --out my_fit.yaml")])
     if path.exists() and _is_shipped(path) and not overwrite:
         raise ScenarioError([Problem(COMMAND_LINE, None, f"--out {output}",
-                                     "is a shipped scenario and would be replaced; allowed: a new file "
+                                     "a shipped scenario (under scenarios/) would be replaced; allowed: a new file "
                                      "(e.g. --out my_fit.yaml, or no --out for results/calibration/), or "
                                      "--overwrite to replace it on purpose")])
     if path.exists():
@@ -400,7 +400,9 @@ def format_fit(fit: Fit) -> str:
             if not r["fitted"] else []
         rows.append(f"{line}  {note[0]}" if note else line)
         rows += [indent + more for more in note[1:]]
-    rows.append("\nfitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in fit.values.items()))
+    values = ", ".join(f"{k} = {v:.4g}" for k, v in fit.values.items())
+    rows.append("\n" + textwrap.fill(f"fitted values: {values}", 100, subsequent_indent="  ",
+                                      break_long_words=False, break_on_hyphens=False))
     rows.append(f"{fit.evaluations} evaluations in {fit.seconds:.0f} s")
     return "\n".join(rows)
 
