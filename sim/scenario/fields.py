@@ -7,8 +7,8 @@ and `parameters()`, the walk over every parameter with its dotted path. The refe
 the loader's messages, calibration's parameter bounds and the dashboard's sliders all use
 it, so none of them digs into pydantic's `model_fields` by itself.
 
-Only pydantic is imported here (the schema's sections import `F` from this module); the
-walks start from `Scenario` unless given another model.
+Only pydantic and `problems` are imported here (the schema's sections import `F` from this
+module); the walks start from `Scenario` unless given another model.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
-Path_ = tuple[str | int, ...]
+from sim.scenario.problems import Path_, show_path
 
 
 # ---------------------------------------------------------------- declaring
@@ -170,13 +170,6 @@ def unknown_key_message(key: Any, model: type[BaseModel]) -> str:
     return f"unknown key {str(key)!r}; {hint}allowed here: {', '.join(allowed)}"
 
 
-def _shown(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def key_path_problem(path: Path_, root: type[BaseModel] | None = None) -> str | None:
     """Why `path` is not a parameter of the schema, or None if it is."""
     if not path:
@@ -184,7 +177,7 @@ def key_path_problem(path: Path_, root: type[BaseModel] | None = None) -> str | 
     ann: Any = _root(root)
     for i, part in enumerate(path):
         ann = unwrap(ann)
-        here = _shown(path[:i])
+        here = show_path(path[:i])
         if list_item(ann) is not None:
             if not isinstance(part, int):
                 return f"{here} is a list; give an item number first, e.g. {here}.0"
