@@ -139,3 +139,29 @@ def test_scenario_floor_has_no_module_over_500_lines_or_function_over_80():
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 assert node.end_lineno - node.lineno + 1 <= 80, f"{path.name}: {node.name}"
+
+
+def test_scenario_floor_modules_import_each_other_without_cycles():
+    """Every import between sim/scenario's modules, deferred ones included, runs one way."""
+    folder = ROOT / "sim" / "scenario"
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim.scenario."):
+                deps.add(node.module.split(".")[2])
+            elif isinstance(node, ast.ImportFrom) and node.module == "sim.scenario":
+                deps |= {alias.name for alias in node.names}
+        graph[path.stem] = deps - {path.stem}
+    done: set[str] = set()
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        assert name not in stack, " -> ".join(stack + (name,))
+        if name in done:
+            return
+        for dep in graph.get(name, ()):
+            visit(dep, stack + (name,))
+        done.add(name)
+
+    for name in graph:
+        visit(name, ())

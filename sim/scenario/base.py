@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model, model_validator
 
-from sim.scenario.fields import F, fields_of
+from sim.scenario.field_info import F, fields_of
 
 TIERS = ("village", "township", "county", "tertiary")
 SEVERITIES = ("minor", "moderate", "severe", "critical")

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.scenario.base import SEVERITIES, Strict, _age_model, _severity_model, _tier_model
-from sim.scenario.fields import F
+from sim.scenario.field_info import F
 
 
 # --------------------------------------------------------------------------- world

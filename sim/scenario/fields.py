@@ -7,128 +7,32 @@ and `parameters()`, the walk over every parameter with its dotted path. The refe
 the loader's messages, calibration's parameter bounds and the dashboard's sliders all use
 it, so none of them digs into pydantic's `model_fields` by itself.
 
-Only pydantic and `problems` are imported here (the schema's sections import `F` from this
-module); the walks start from `Scenario` unless given another model.
+The walks start from `Scenario` unless given another model. Declaring and reading one field
+(`F`, `bounds`, `unit`, ...) live in `field_info.py`, below the schema, and are re-exported
+here.
 """
 
 from __future__ import annotations
 
 import difflib
-import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.scenario.problems import Path_, show_path
-
-
-# ---------------------------------------------------------------- declaring
-
-def F(default: Any, lo: float | None = None, hi: float | None = None, *, unit: str = "",
-      doc: str = "", source: str = "", gt: float | None = None) -> Any:
-    """A field with bounds, a unit and a source, all shown in the reference page."""
-    extra = {"unit": unit, "source": source}
-    kwargs: dict[str, Any] = {"description": doc, "json_schema_extra": extra}
-    if lo is not None:
-        kwargs["ge"] = lo
-    if gt is not None:
-        kwargs["gt"] = gt
-    if hi is not None:
-        kwargs["le"] = hi
-    return Field(default, **kwargs)
-
-
-# ---------------------------------------------------------------- reading one field
-
-def bounds(fld: FieldInfo) -> tuple[float | None, float | None, bool]:
-    """A field's numeric bounds: (lower, upper, whether the lower bound is excluded)."""
-    lo = hi = None
-    strict_lo = False
-    for meta in fld.metadata:
-        if getattr(meta, "ge", None) is not None:
-            lo = meta.ge
-        if getattr(meta, "gt", None) is not None:
-            lo, strict_lo = meta.gt, True
-        if getattr(meta, "le", None) is not None:
-            hi = meta.le
-    return lo, hi, strict_lo
-
-
-def lengths(fld: FieldInfo) -> tuple[int | None, int | None]:
-    """A list field's least and most number of items (None: no limit)."""
-    least = most = None
-    for meta in fld.metadata:
-        if getattr(meta, "min_length", None) is not None:
-            least = meta.min_length
-        if getattr(meta, "max_length", None) is not None:
-            most = meta.max_length
-    return least, most
-
-
-def _extra(fld: FieldInfo, key: str) -> str:
-    extra = fld.json_schema_extra
-    return str(extra.get(key, "") or "") if isinstance(extra, dict) else ""
-
-
-def unit(fld: FieldInfo) -> str:
-    """A field's unit ('' when it has none)."""
-    return _extra(fld, "unit")
-
-
-def source(fld: FieldInfo) -> str:
-    """Where a field's default comes from ('' when not stated)."""
-    return _extra(fld, "source")
-
-
-def doc(fld: FieldInfo) -> str:
-    """A field's description ('' when it has none)."""
-    return fld.description or ""
-
-
-def default(fld: FieldInfo) -> Any:
-    """A field's default value (factories called)."""
-    return fld.get_default(call_default_factory=True)
-
-
-def unwrap(annotation: Any) -> Any:
-    """`X | None` -> X (other annotations unchanged)."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
-
-
-def nullable(annotation: Any) -> bool:
-    """Whether `null` is allowed."""
-    return type(None) in typing.get_args(annotation)
-
-
-def is_model(annotation: Any) -> bool:
-    """Whether an annotation is a schema section (a pydantic model)."""
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def list_item(annotation: Any) -> Any:
-    """The item type of `list[X]` (None when not a list)."""
-    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
-
-
-def fields_of(model: type[BaseModel]) -> dict[str, FieldInfo]:
-    """A section's fields by name, in declaration order."""
-    return model.model_fields
+from sim.scenario.field_info import (  # noqa: F401  (re-exported: one field, read back)
+    F, bounds, default, doc, fields_of, is_model, lengths, list_item, nullable, source, unit, unwrap)
+from sim.scenario.problems import Path_, show_path, split_path
+from sim.scenario.schema import Scenario
 
 
 # ---------------------------------------------------------------- key paths
 
 def _root(model: type[BaseModel] | None) -> type[BaseModel]:
-    if model is not None:
-        return model
-    from sim.scenario.schema import Scenario  # here: the schema's sections import this module
-    return Scenario
+    return Scenario if model is None else model
 
 
 def model_at(path: Path_, root: type[BaseModel] | None = None) -> type[BaseModel] | None:
@@ -259,8 +163,6 @@ def parameters(root: type[BaseModel] | None = None, prefix: str = "") -> Iterato
 
 def parameter(path: str, root: type[BaseModel] | None = None) -> Param:
     """The parameter at a dotted path; KeyError (with the reason) when there is none."""
-    from sim.scenario.overrides import split_path  # here: overrides imports this module
-
     parts = split_path(path)
     reason = key_path_problem(parts, root)
     fld = field_at(parts, root)
@@ -271,8 +173,6 @@ def parameter(path: str, root: type[BaseModel] | None = None) -> Param:
 
 def default_value(path: str, root: type[BaseModel] | None = None) -> Any:
     """The documented default at a dotted path, as a default scenario holds it (factories applied)."""
-    from sim.scenario.overrides import split_path
-
     value: Any = _root(root)()
     for part in split_path(path):
         value = value[part] if isinstance(part, int) else getattr(value, part)
@@ -281,7 +181,5 @@ def default_value(path: str, root: type[BaseModel] | None = None) -> Any:
 
 def description(path: str, root: type[BaseModel] | None = None) -> str:
     """The schema's description of a dotted key path, section or value ('' when there is none)."""
-    from sim.scenario.overrides import split_path
-
     fld = field_at(split_path(path), root) if not key_path_problem(split_path(path), root) else None
     return doc(fld) if fld is not None else ""

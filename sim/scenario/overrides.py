@@ -19,16 +19,12 @@ from typing import Any, TypeVar
 
 from sim.scenario.fields import key_path_problem
 from sim.scenario.messages import validate
-from sim.scenario.problems import COMMAND_LINE, Path_, Problem, ScenarioError, show_path, shown
+from sim.scenario.problems import (  # noqa: F401  (split_path re-exported)
+    COMMAND_LINE, Path_, Problem, ScenarioError, show_path, shown, split_path)
 from sim.scenario.schema import Timeline
 from sim.scenario.yaml_safe import parse_value
 
 T = TypeVar("T")
-
-
-def split_path(key: str) -> Path_:
-    """Split `world.tertiary.0.distance_km` into its parts (digits become list indexes)."""
-    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
 def parse_override(text: str) -> tuple[Path_, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from sim.scenario.base import TIERS, Strict
-from sim.scenario.fields import F
+from sim.scenario.field_info import F
 
 
 # ----------------------------------------------------------------------- insurance

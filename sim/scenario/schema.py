@@ -6,8 +6,8 @@ description names its unit and where the default comes from (see
 this module by `python run.py schema-doc`, so the reference cannot drift.
 
 The sections live in `county_sections.py` and `policy_sections.py`, their base and the
-named categories in `base.py`, and field declaration and introspection (`F`, `bounds`)
-in `fields.py`; every public name is importable from here.
+named categories in `base.py`, field declaration (`F`, `bounds`) in `field_info.py` and
+introspection in `fields.py`; every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
     HypertensionByAge, Income, InpatientPrice, InpatientProbability, InpatientSeverityCost, LengthOfStay,
     OutpatientCapacity, OutpatientPrice, OutpatientSeverityCost, Population, Providers, Quality, QualityWeight,
     RegistrationFee, SeverityShares, TertiaryHospitalSpec, TierPreference, TravelWeight, Trust, World, WorldFiles)
-from sim.scenario.fields import F, bounds  # noqa: F401  (re-exported)
+from sim.scenario.field_info import F, bounds  # noqa: F401  (re-exported)
 from sim.scenario.policy_sections import (  # noqa: F401  (re-exported)
     DownwardReferral, GlobalBudget, Insurance, MedicalCommunity, Referral, Scheme, SettingRules, Signing,
     SigningBenefits, SigningPriority, TierGains, TierRule, _employee, _resident, _rules)
