@@ -10,6 +10,7 @@ import pytest
 from sim.engine.metrics import Ledger
 from sim.engine.model import TierFlowModel
 from sim.scenario.loader import load
+from sim.scenario.overrides import with_overrides
 from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,22 +18,16 @@ SCENARIOS = ROOT / "scenarios"
 Ledger.checked = True  # every test run checks that each count lands in its own group
 
 
-def set_path(data: dict, dotted: str, value) -> dict:
-    """Set a nested key given as `a.b.c` in a plain dict."""
-    keys = dotted.split(".")
-    for k in keys[:-1]:
-        data = data.setdefault(k, {})
-    data[keys[-1]] = value
-    return data
+def dotted(keywords: dict) -> dict:
+    """Keyword arguments with `__` for dots (insurance__resident__...) as dotted key paths."""
+    return {key.replace("__", "."): value for key, value in keywords.items()}
 
 
-def small_scenario(population: int = 8000, days: int = 120, seed: int = 1, **dotted) -> Scenario:
+def small_scenario(population: int = 8000, days: int = 120, seed: int = 1, **sets) -> Scenario:
     """A small synthetic county; keyword arguments use `__` for dots (insurance__resident__...)."""
     data: dict = {"seed": seed, "days": days, "warmup_days": 30,
                   "world": {"population": population, "townships": 4, "villages_per_township": 6}}
-    for key, value in dotted.items():
-        set_path(data, key.replace("__", "."), value)
-    return Scenario.model_validate(data)
+    return Scenario.model_validate(with_overrides(data, dotted(sets), where="small_scenario"))
 
 
 def run(scenario, agents: bool = False) -> TierFlowModel:

@@ -40,6 +40,8 @@ class Case:
 BOMB = "\n".join([f"l0: &l0 [{', '.join(['x'] * 9)}]"]
                  + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]) + "\n"
 
+EMPTY = "the file is empty: start it with `extends: baseline.yaml`"
+
 CASES: dict[str, Case] = {
     "unknown key": Case({"s.yaml": "extends: baseline.yaml\nworld:\n  populaton: 5000\n"},
                         [("s.yaml", 3, "world.populaton", "did you mean 'population'")]),
@@ -95,6 +97,11 @@ CASES: dict[str, Case] = {
                          [("b.yaml", 2, "extends", "loop (a.yaml -> b.yaml -> a.yaml)")]),
     "error in the extended file": Case({"a.yaml": "extends: b.yaml\n", "b.yaml": "name: b\nseed: -4\n"},
                                        [("b.yaml", 2, "seed", "found -4")]),
+    "empty file": Case({"s.yaml": ""}, [("s.yaml", 1, "(top level)", EMPTY)]),
+    "only comments": Case({"s.yaml": "# my policy, to be written\n\n# later\n"}, [("s.yaml", 1, "(top level)", EMPTY)]),
+    "only null": Case({"s.yaml": "null\n"}, [("s.yaml", 1, "(top level)", EMPTY)]),
+    "extends an empty file": Case({"a.yaml": "extends: b.yaml\nname: a\n", "b.yaml": "# nothing yet\n"},
+                                  [("b.yaml", 1, "(top level)", EMPTY)]),
     "bad --set key": Case({"s.yaml": "name: t\n"}, [("command line", None, "--set world.populaton=5000",
                                                       "did you mean 'population'")],
                           ["world.populaton=5000"]),
@@ -112,7 +119,7 @@ CASES: dict[str, Case] = {
 # every case goes through a single `run.py validate` call.
 RUN_CASES = ["unknown key", "wrong type", "out of range", "change after the run ends", "change to a key fixed at start",
              "YAML syntax error", "unsafe tag", "alias bomb", "oversized file", "duplicate key",
-             "extends a missing file", "extends loop", "bad --set key"]
+             "extends a missing file", "extends loop", "bad --set key", "empty file"]
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -22,8 +22,8 @@ from sim.engine.metrics import group
 from sim.engine.model import TierFlowModel
 from sim.county.population import OLDER_BANDS
 from sim.scenario.loader import over_defaults
+from sim.scenario.overrides import with_overrides
 from sim.scenario.schema import SCHEMES, SETTINGS, TIERS, Scenario
-from tests.conftest import set_path
 
 POPULATION = 15_000
 DAYS = 150
@@ -76,9 +76,7 @@ def county(sets: dict | None = None, seed: int = 1, days: int = DAYS) -> Scenari
     """The default county, shrunk, with dotted-path lever settings on top of every default."""
     data = over_defaults({"seed": seed, "days": days, "warmup_days": 30,
                           "world": {"population": POPULATION, "townships": 4, "villages_per_township": 6}})
-    for dotted, value in (sets or {}).items():
-        set_path(data, dotted, value)
-    return Scenario.model_validate(data)
+    return Scenario.model_validate(with_overrides(data, sets or {}, where="county"))
 
 
 def result(sets: dict | None = None, seed: int = 1, days: int = DAYS) -> Result:

@@ -11,7 +11,9 @@ from sim.engine.behaviour import (FORGO, can_treat, choose, cost_disutility, dra
                            logit_probabilities)
 from sim.engine.episodes import rank_within, unique_rounds
 from sim.engine.insurance import Rules, effective_rate, reimburse
+from sim.scenario.overrides import with_overrides
 from sim.scenario.schema import Scenario
+from tests.conftest import dotted
 
 money = st.floats(0, 1e6, allow_nan=False)
 share = st.floats(0, 1, allow_nan=False)
@@ -32,15 +34,8 @@ def test_no_pooling_means_no_deductible_used(bill, deductible):
     assert paid[0] == 0 and used[0] == 0
 
 
-def _rules(**dotted) -> Rules:
-    data: dict = {}
-    for key, value in dotted.items():
-        node = data
-        parts = key.split("__")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return Rules.from_scenario(Scenario.model_validate(data))
+def _rules(**sets) -> Rules:
+    return Rules.from_scenario(with_overrides(Scenario(), dotted(sets), where="_rules"))
 
 
 @given(tier=st.integers(0, 3), scheme=st.integers(0, 1), in_county=st.booleans(), referred=st.booleans(),

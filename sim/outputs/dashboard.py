@@ -38,7 +38,9 @@ from sim.engine.metrics import group  # noqa: E402
 from sim.engine.model import TierFlowModel  # noqa: E402
 from sim.outputs.plots.flows import draw_flow, draw_network, flow_facts  # noqa: E402
 from sim.outputs.plots.style import TIER_COLOURS, resolve_lang, rolling, tier_label, tier_visits  # noqa: E402
+from sim.scenario.fields import parameter  # noqa: E402
 from sim.scenario.loader import ScenarioError, load  # noqa: E402
+from sim.scenario.overrides import with_overrides  # noqa: E402
 from sim.scenario.schema import TIERS, Scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,7 @@ CLASS_SIZE = 20_000          # residents: a year runs in about a second, so a cl
 WINDOW = 30                  # days the flow and the network summarise
 STYLE = resolve_lang("en")[1]  # the figures' look, with a CJK fallback for Chinese place names
 SIGNING_RAMP_DAYS = 90       # a signing campaign started from the dashboard reaches its target in a quarter
+SLIDER_MAX = 0.95            # no slider reaches a full 100% (within each parameter's own range)
 
 # The levers a class moves: name -> (label, the parameter paths it sets).
 LEVERS = {
@@ -102,14 +105,13 @@ def lever_settings(name: str, value: Any) -> dict[str, Any]:
 
 def with_settings(params: Scenario, settings: dict[str, Any]) -> Scenario:
     """A copy of a parameter set with dotted paths set (validated like a scenario file)."""
-    data = params.model_dump(mode="json")
-    for path, value in settings.items():
-        target = data
-        *head, last = path.split(".")
-        for part in head:
-            target = target[part]
-        target[last] = value
-    return Scenario.model_validate(data)
+    return with_overrides(params, settings, where="dashboard lever")
+
+
+def slider_range(name: str) -> tuple[float, float]:
+    """A slider's ends: its first parameter's range in the schema, the top end at most SLIDER_MAX."""
+    lo, hi, _ = parameter(LEVERS[name][1][0]).bounds
+    return float(lo if lo is not None else 0.0), min(float(hi) if hi is not None else SLIDER_MAX, SLIDER_MAX)
 
 
 class ClassroomModel(TierFlowModel):
@@ -288,8 +290,9 @@ def _components():
 
         with solara.Card("Policy levers (take effect tomorrow)"):
             for name in ("tertiary_outpatient", "grassroots_outpatient", "signing_target"):
+                low, high = slider_range(name)
                 solara.SliderFloat(f"{LEVERS[name][0]}: {values[name]:.0%}", value=values[name],
-                                   on_value=mover(name), min=0.0, max=0.95, step=0.05, thumb_label=False)
+                                   on_value=mover(name), min=low, max=high, step=0.05, thumb_label=False)
             solara.Checkbox(label=LEVERS["medical_community"][0], value=values["medical_community"],
                             on_value=mover("medical_community"))
             solara.Text(  # plain text: Markdown would fetch KaTeX from a CDN

@@ -9,21 +9,25 @@ mappings); file size, aliases, nesting depth and the number of values are capped
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-# Re-exported for callers: the loader's errors, the YAML reader's limits, and Timeline.
+# Re-exported for callers: the loader's errors, the YAML reader's limits, key paths, and Timeline.
+from sim.scenario.fields import key_path_problem as check_key_path  # noqa: F401
+from sim.scenario.messages import locate as _locate, message as _message, validate as _validate, value_at
+from sim.scenario.overrides import (  # noqa: F401
+    NoSuchPath, apply_override, parse_override, set_in, split_path, with_overrides)
 from sim.scenario.problems import COMMAND_LINE, Path_, Problem, ScenarioError, Where, show_path, shown  # noqa: F401
 from sim.scenario.schema import FIXED_AT_START, Change, Scenario, Timeline, bounds  # noqa: F401
 from sim.scenario.yaml_safe import MAX_ALIASES, MAX_BYTES, load_yaml, parse_value  # noqa: F401
 
 MAX_EXTENDS_DEPTH = 10
+EMPTY_FILE = ("the file is empty: start it with `extends: baseline.yaml` (or another scenario, relative to this "
+              "file) and add only the keys that differ, e.g. `signing: {target_rate: 0.6}`; an empty mapping `{}` "
+              "runs every default (see docs/writing_scenarios.md)")
 # Parameters read only when the model is built (the day-0 state): a dated change to them
 # would do nothing, so it is refused with the lever to use instead.
 READ_AT_START = {
@@ -87,6 +91,8 @@ def _load_with_extends(path: Path, stack: tuple[Path, ...] = (),
         file, line = named_at or (str(path), None)
         raise ScenarioError([Problem(file, line, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")])
     data, lines = load_yaml(path)
+    if data is None or (data == {} and not lines):  # nothing, only comments, or null
+        raise ScenarioError([Problem(str(path), lines.get((), (str(path), 1))[1] or 1, "", EMPTY_FILE)])
     if not isinstance(data, dict):
         raise ScenarioError([Problem(str(path), 1, "", f"found {type(data).__name__}; allowed: a mapping of keys "
                                                        "(name:, world:, insurance: ...)")])
@@ -107,199 +113,6 @@ def _load_with_extends(path: Path, stack: tuple[Path, ...] = (),
     return base, base_lines, sources + [str(path)]
 
 
-def parse_override(text: str) -> tuple[Path_, Any]:
-    """Parse `a.b.c=value` (value read as YAML: numbers, true/false, null, text)."""
-    key, eq, raw = text.partition("=")
-    if not eq or not key.strip():
-        raise ScenarioError([Problem(COMMAND_LINE, None, f"--set {text}",
-                                     f"found {text!r}; allowed: key.path=value, "
-                                     "e.g. --set insurance.resident.outpatient.tertiary.rate=0")])
-    return split_path(key.strip()), parse_value(raw)
-
-
-def split_path(key: str) -> Path_:
-    """Split `world.tertiary.0.distance_km` into its parts (digits become list indexes)."""
-    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
-
-
-class _NoSuchPath(Exception):
-    """A key path that the schema knows but this scenario's data cannot hold (e.g. a missing list item)."""
-
-
-def _set_path(data: Any, path: Path_, value: Any) -> None:
-    target = data
-    for i, part in enumerate(path):
-        last = i == len(path) - 1
-        if isinstance(target, dict) and isinstance(part, str):
-            if last:
-                if isinstance(value, dict) and isinstance(target.get(part), dict):
-                    _merge(target[part], {}, value, {})
-                else:
-                    target[part] = value
-                return
-            target = target.setdefault(part, {})
-        elif isinstance(target, list) and isinstance(part, int) and part < len(target):
-            if last:
-                target[part] = value
-                return
-            target = target[part]
-        elif isinstance(target, list):
-            raise _NoSuchPath(f"found item number {part}; {show_path(path[:i])} has {len(target)} item(s), "
-                              f"numbered from 0")
-        else:
-            raise _NoSuchPath(f"{show_path(path[:i])} is {shown(target)} here, not a mapping of keys")
-
-
-# ------------------------------------------------------------------ validation
-
-def _unwrap(annotation: Any) -> Any:
-    """`X | None` -> X."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _model_at(path: Path_) -> type[BaseModel] | None:
-    """The schema model that holds the keys under `path`, if any."""
-    ann: Any = Scenario
-    for part in path:
-        ann = _unwrap(ann)
-        if typing.get_origin(ann) is list:
-            ann = typing.get_args(ann)[0]
-            if isinstance(part, int):
-                continue
-        if not _is_model(ann) or part not in ann.model_fields:
-            return None
-        ann = ann.model_fields[part].annotation
-    ann = _unwrap(ann)
-    if typing.get_origin(ann) is list:
-        ann = _unwrap(typing.get_args(ann)[0])
-    return ann if _is_model(ann) else None
-
-
-def _field_at(path: Path_):
-    names = tuple(p for p in path if not isinstance(p, int))
-    if not names:
-        return None
-    model = _model_at(names[:-1])
-    return None if model is None else model.model_fields.get(names[-1])
-
-
-def check_key_path(path: Path_) -> str | None:
-    """Why `path` is not a parameter of the schema, or None if it is."""
-    if not path:
-        return "no key given"
-    ann: Any = Scenario
-    for i, part in enumerate(path):
-        ann = _unwrap(ann)
-        here = show_path(path[:i])
-        if typing.get_origin(ann) is list:
-            if not isinstance(part, int):
-                return f"{here} is a list; give an item number first, e.g. {here}.0"
-            ann = typing.get_args(ann)[0]
-            continue
-        if typing.get_origin(ann) is dict or ann is Any:
-            return None
-        if not _is_model(ann):
-            return f"{here} is a single value; it has no key {str(part)!r}"
-        if isinstance(part, int):
-            return f"{here or 'the scenario'} is a mapping of keys, not a list; found item number {part}"
-        if part not in ann.model_fields:
-            return _unknown_key_message(part, ann)
-        ann = ann.model_fields[part].annotation
-    return None
-
-
-def _unknown_key_message(key: Any, model: type[BaseModel]) -> str:
-    allowed = list(model.model_fields)
-    close = difflib.get_close_matches(str(key), allowed, n=2, cutoff=0.6)
-    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    deeper = [f"{name}.{key}" for name, fld in model.model_fields.items()
-              if _is_model(_unwrap(fld.annotation)) and key in _unwrap(fld.annotation).model_fields]
-    if deeper and not close:
-        hint = f"it belongs one level down: {', '.join(deeper)}. "
-    return f"unknown key {str(key)!r}; {hint}allowed here: {', '.join(allowed)}"
-
-
-def _describe_allowed(path: Path_) -> str:
-    fld = _field_at(path)
-    if fld is None:
-        return ""
-    lo, hi, _ = bounds(fld)
-    unit = (fld.json_schema_extra or {}).get("unit", "") if isinstance(fld.json_schema_extra, dict) else ""
-    unit = f" ({unit})" if unit else ""
-    if lo is not None and hi is not None:
-        return f"a number from {lo:,} to {hi:,}{unit}"
-    if lo is not None:
-        return f"a number of at least {lo:,}{unit}"
-    if hi is not None:
-        return f"a number of at most {hi:,}{unit}"
-    return ""
-
-
-_TYPE_WORDS = {
-    "float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
-    "string_type": "text", "model_type": "a mapping of keys", "dict_type": "a mapping of keys",
-    "list_type": "a list", "finite_number": "a finite number", "int_from_float": "a whole number",
-    "model_attributes_type": "a mapping of keys", "none_required": "null",
-}
-
-
-def _message(err: dict, path: Path_) -> str:
-    kind = err["type"]
-    found = err.get("input")
-    if kind == "extra_forbidden":
-        model = _model_at(path[:-1])
-        return _unknown_key_message(path[-1], model) if model else f"unknown key {str(path[-1])!r}"
-    if kind == "missing":
-        return "required key is missing"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"found {shown(found)}; allowed: {_describe_allowed(path) or err['msg'].lower()}"
-    if kind in _TYPE_WORDS:
-        return f"found {shown(found)} ({type(found).__name__}); allowed: {_TYPE_WORDS[kind]}"
-    if kind == "literal_error":
-        return f"found {shown(found)}; allowed: {err['ctx']['expected']}"
-    if kind == "too_short":
-        ctx = err.get("ctx", {})
-        return f"found {ctx.get('actual_length', '?')} item(s); allowed: at least {ctx.get('min_length', 1)}"
-    if kind == "too_long":
-        ctx = err.get("ctx", {})
-        return f"found {ctx.get('actual_length', '?')} items; allowed: at most {ctx.get('max_length', '?')}"
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    return f"found {shown(found)}; {err['msg']}"
-
-
-def _locate(path: Path_, lines: dict[Path_, Where], default: Where) -> Where:
-    for n in range(len(path), -1, -1):
-        if path[:n] in lines:
-            return lines[path[:n]]
-    return default
-
-
-def _validate(data: dict, lines: dict[Path_, Where], default: Where,
-              rename: tuple[Path_, str] | None = None) -> tuple[Scenario | None, list[Problem]]:
-    try:
-        return Scenario.model_validate(data), []
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            path = tuple(err["loc"])
-            file, line = _locate(path, lines, default)
-            shown_path = show_path(path)
-            if rename and path[:len(rename[0])] == rename[0]:
-                rest = path[len(rename[0]):]
-                dot = "." if rest and not isinstance(rest[0], int) else ""
-                shown_path = rename[1] + dot + show_path(rest)
-            problems.append(Problem(file, line, shown_path, _message(err, path)))
-        return None, problems
-
-
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days: int | None = None,
          seed: int | None = None) -> Timeline:
     """Load, compose and validate a scenario file; raise ScenarioError listing every problem."""
@@ -318,14 +131,9 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
         except ScenarioError as err:
             problems += err.problems
             continue
-        reason = check_key_path(key)
+        reason = apply_override(data, key, value)
         if reason:
             problems.append(Problem(COMMAND_LINE, None, f"--set {text}", reason))
-            continue
-        try:
-            _set_path(data, key, value)
-        except _NoSuchPath as exc:
-            problems.append(Problem(COMMAND_LINE, None, f"--set {text}", str(exc)))
             continue
         for p in [p for p in lines if p[:len(key)] == key]:
             del lines[p]
@@ -401,13 +209,6 @@ def _resolve_world_files(data: dict, lines: dict[Path_, Where]) -> list[Problem]
     return problems
 
 
-def _value_at(scenario: Scenario, path: Path_) -> Any:
-    value: Any = scenario
-    for part in path:
-        value = getattr(value, str(part))
-    return value
-
-
 def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top: Where,
                    problems: list[Problem]) -> list[tuple[Change, Scenario]]:
     """Validate dated changes in day order; each applies on top of the ones before it."""
@@ -459,8 +260,8 @@ def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top
                 continue  # the base is invalid: its errors are reported already
             trial = copy.deepcopy(current)
             try:
-                _set_path(trial, key_path, copy.deepcopy(value))
-            except _NoSuchPath as exc:
+                set_in(trial, key_path, copy.deepcopy(value))
+            except NoSuchPath as exc:
                 problems.append(Problem(file, line, shown_key, str(exc)))
                 ok = False
                 continue
@@ -470,7 +271,7 @@ def _check_changes(raw: Any, data: dict, lines: dict, base: Scenario | None, top
                 ok = False
                 continue
             for fixed, instead in READ_AT_START.items():
-                if _value_at(scenario, fixed) != _value_at(current_scenario, fixed):
+                if value_at(scenario, fixed) != value_at(current_scenario, fixed):
                     problems.append(Problem(file, line, shown_key,
                                             f"{'.'.join(fixed)} sets the state on day 0 and is read only when the "
                                             f"run starts; to change it from day {change.day} use {instead}"))

@@ -1,4 +1,7 @@
-"""What can be wrong with an input file, located for the planner: `Problem` and `ScenarioError`."""
+"""What can be wrong with an input file, located for the planner: `Problem` and `ScenarioError`.
+
+Also the key path itself, written `a.b.0.c`: `split_path` reads it, `show_path` shows it.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +35,11 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+def split_path(key: str) -> Path_:
+    """Split `world.tertiary.0.distance_km` into its parts (digits become list indexes)."""
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
 
 
 def show_path(path: Path_) -> str:

@@ -14,8 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from sim.scenario import loader as scenario, yaml_safe
-from sim.scenario.schema import FIXED_AT_START, MIN_AGENTS, Scenario, bounds
+from sim.scenario import fields, loader as scenario, yaml_safe
+from sim.scenario.fields import bounds, fields_of, is_model, list_item, unwrap
+from sim.scenario.schema import FIXED_AT_START, MIN_AGENTS, Scenario
 
 SECTIONS = ("world", "population", "behaviour", "providers", "insurance", "referral", "signing",
             "medical_community")
@@ -63,21 +64,9 @@ def format_value(value: Any) -> str:
     return f"`{value}`"
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    args = typing.get_args(annotation)
-    if type(None) in args:
-        rest = [a for a in args if a is not type(None)]
-        return (rest[0] if len(rest) == 1 else annotation), True
-    return annotation, False
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def type_words(annotation: Any) -> str:
     """The type of a field in words."""
-    inner, nullable = _unwrap(annotation)
+    inner, nullable = unwrap(annotation), fields.nullable(annotation)
     origin = typing.get_origin(inner)
     if origin is Literal:
         words = "one of " + ", ".join(f"`{a}`" for a in typing.get_args(inner))
@@ -85,7 +74,7 @@ def type_words(annotation: Any) -> str:
         words = "list"
     elif origin is dict:
         words = "mapping of key paths to values"
-    elif _is_model(inner):
+    elif is_model(inner):
         words = "mapping"
     else:
         words = {bool: "true/false", int: "whole number", float: "number", str: "text"}.get(inner, str(inner))
@@ -95,16 +84,12 @@ def type_words(annotation: Any) -> str:
 def allowed_words(fld: FieldInfo) -> str:
     """The allowed range of a field, from its bounds."""
     lo, hi, strict_lo = bounds(fld)
-    lengths = []
-    for meta in fld.metadata:
-        if getattr(meta, "min_length", None) is not None:
-            lengths.append(f"at least {meta.min_length} item(s)")
-        if getattr(meta, "max_length", None) is not None:
-            lengths.append(f"at most {meta.max_length}")
+    least, most = fields.lengths(fld)
+    lengths = ([f"at least {least} item(s)"] if least is not None else []) + \
+        ([f"at most {most}"] if most is not None else [])
     if lengths:
         return ", ".join(lengths)
-    inner, _ = _unwrap(fld.annotation)
-    if inner is bool:
+    if unwrap(fld.annotation) is bool:
         return "`true`, `false`"
     if lo is not None and hi is not None:
         return f"{_number(lo)} to {_number(hi)}"
@@ -115,17 +100,12 @@ def allowed_words(fld: FieldInfo) -> str:
     return ""
 
 
-def _extra(fld: FieldInfo, key: str) -> str:
-    extra = fld.json_schema_extra
-    return str(extra.get(key, "")) if isinstance(extra, dict) else ""
-
-
 # ----------------------------------------------------------------- the walk
 
 def _all_leaves(model: type[BaseModel]) -> bool:
-    for fld in model.model_fields.values():
-        inner, _ = _unwrap(fld.annotation)
-        if _is_model(inner) or (typing.get_origin(inner) is list and _is_model(typing.get_args(inner)[0])):
+    for fld in fields_of(model).values():
+        inner = unwrap(fld.annotation)
+        if is_model(inner) or is_model(list_item(inner)):
             return False
     return True
 
@@ -136,28 +116,28 @@ def _rows(model: type[BaseModel], path: str, value: Any, context: str = "", sour
     the same table, others are returned to get their own heading."""
     rows: list[list[str]] = []
     nested: list[tuple[str, type[BaseModel], Any, str, str]] = []
-    for name, fld in model.model_fields.items():
+    for name, fld in fields_of(model).items():
         key = f"{path}.{name}" if path else name
-        doc = fld.description or ""
+        doc = fields.doc(fld)
         if context:
             doc = f"{context}: {doc}" if doc and not doc.startswith(context) else (doc or context)
-        src = _extra(fld, "source") or source
-        inner, _ = _unwrap(fld.annotation)
-        current = getattr(value, name) if value is not None else fld.get_default(call_default_factory=True)
+        src = fields.source(fld) or source
+        inner = unwrap(fld.annotation)
+        current = getattr(value, name) if value is not None else fields.default(fld)
         defaults = [getattr(v, name) if v is not None else None for v in item_values] if item_values else None
-        if typing.get_origin(inner) is list and _is_model(typing.get_args(inner)[0]):
-            item = typing.get_args(inner)[0]
+        if is_model(list_item(inner)):
+            item = list_item(inner)
             rows.append(_row(key, fld, current, doc, src))
             sub, _ = _rows(item, f"{key}[i]", None, "", src, item_values=current or [])
             rows += sub
-        elif _is_model(inner) and _all_leaves(inner):
+        elif is_model(inner) and _all_leaves(inner):
             if current is None and defaults is None:
                 rows.append(_row(key, fld, None, doc or (inner.__doc__ or ""), src))
             sub, _ = _rows(inner, key, current, fld.description or "", src,
                            item_values=defaults)
             rows += sub
-        elif _is_model(inner):
-            nested.append((key, inner, current, fld.description or "", _extra(fld, "source")))
+        elif is_model(inner):
+            nested.append((key, inner, current, fields.doc(fld), fields.source(fld)))
         else:
             rows.append(_row(key, fld, current, doc, src, defaults))
     return rows, nested
@@ -171,7 +151,7 @@ def _row(key: str, fld: FieldInfo, default: Any, doc: str, source: str,
         shown = "required"
     else:
         shown = format_value(default)
-    return [f"`{key}`", type_words(fld.annotation), _extra(fld, "unit"), allowed_words(fld), shown, doc, source]
+    return [f"`{key}`", type_words(fld.annotation), fields.unit(fld), allowed_words(fld), shown, doc, source]
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -268,7 +248,7 @@ def _composition() -> list[str]:
          + "did you mean 'rate'? allowed here: rate, deductible, annual_cap, pooled",
          "  scenarios/my_policy.yaml:12: changes[0].day: found day 400, after the run ends; allowed: 0 to 364 "
          + "(days: 365; lengthen the run or move the change)")
-    para("What is refused: unknown keys (with the closest valid key), wrong types (`'30'` where a number is ",
+    para("What is refused: an empty file (start it with `extends: baseline.yaml`), unknown keys (with the closest valid key), wrong types (`'30'` where a number is ",
          "expected; no silent conversion), values out of range, inconsistent combinations (severity shares that ",
          "do not sum to 1, a global budget without a medical community, a population too small for its scale ",
          f"(under {MIN_AGENTS} agents), a change after the run ends, a change to a parameter fixed at the start), ",
@@ -286,15 +266,14 @@ def render() -> str:
     out += ["Contents: [how a file is read](#how-a-scenario-file-is-read) · [run](#run) · "
             + " · ".join(f"[{s}](#{s})" for s in SECTIONS) + " · [changes](#changes)", ""]
     out += _composition()
-    run_rows = [_row(name, fld, getattr(default, name), fld.description or "", _extra(fld, "source"))
-                for name, fld in Scenario.model_fields.items() if name not in SECTIONS and name != "changes"]
+    top = fields_of(Scenario)
+    run_rows = [_row(name, fld, getattr(default, name), fields.doc(fld), fields.source(fld))
+                for name, fld in top.items() if name not in SECTIONS and name != "changes"]
     out += ["## run", "", "Top-level keys: the run itself.", ""] + _table(run_rows) + [""]
     for name in SECTIONS:
-        fld = Scenario.model_fields[name]
-        inner, _ = _unwrap(fld.annotation)
-        out += _section(name, inner, getattr(default, name), fld.description or "", 2)
-    change = Scenario.model_fields["changes"]
-    item = typing.get_args(change.annotation)[0]
+        fld = top[name]
+        out += _section(name, unwrap(fld.annotation), getattr(default, name), fields.doc(fld), 2)
+    item = list_item(top["changes"].annotation)
     rows, _ = _rows(item, "changes[i]", None)
     out += ["## changes", "", "Dated policy changes, in day order (see above). Each item:", ""]
     out += _table(rows) + [""]

@@ -18,6 +18,7 @@ from sim.studies.calibrate import run_data
 from sim.engine.metrics import group
 from sim.engine.model import TierFlowModel
 from sim.scenario.loader import load
+from sim.scenario.overrides import with_overrides
 from sim.scenario.schema import SEVERITIES
 
 
@@ -34,16 +35,8 @@ class Check:
 
 
 def _with(data: dict, *edits: tuple[str, float]) -> dict:
-    import copy
-
-    out = copy.deepcopy(data)
-    for dotted, value in edits:
-        node = out
-        *parents, leaf = dotted.split(".")
-        for k in parents:
-            node = node[k]
-        node[leaf] = value
-    return out
+    """A copy of scenario data with dotted key paths set (checked like `--set`)."""
+    return with_overrides(data, dict(edits), where="validate-model")
 
 
 def travel_and_quality(data: dict, runs: list[TierFlowModel]) -> Check:
