@@ -136,14 +136,14 @@ def test_every_access_edge_is_one_option_with_its_minutes(small):
 def visits_by_settlement(model: TierFlowModel) -> Counter:
     """Spy on the engine's choices: first visits counted by (settlement, facility)."""
     seen: Counter = Counter()
-    seek = model.care.seek
+    seek = model.choice.seek
 
-    def spy(eps, rng):
-        went = seek(eps, rng)
+    def spy(eps, day, rng):
+        went = seek(eps, day, rng)
         seen.update(zip(model.people.settlement[went.person].tolist(), went.facility.tolist()))
         return went
 
-    model.care.seek = spy
+    model.choice.seek = spy
     return seen
 
 

@@ -19,7 +19,8 @@ from sim.scenario.loader import ScenarioError, load
 from sim.scenario.schema import Scenario, WorldFiles
 from sim.scenario.schema import World as WorldSpec
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
-from sim.county.csv_county import check_world_files, load_world, write_world_csv
+from sim.county.csv_county import load_world, write_world_csv
+from sim.scenario.county_files import check_world_files
 from tests.conftest import ROOT, SCENARIOS, small_scenario
 
 TEMPLATES = SCENARIOS / "templates"

@@ -80,22 +80,17 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.county.csv_read import KINDS, County, read_county
+from sim.scenario.county_files import KINDS, County, read_county
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE, World, assemble
 from sim.county.routing import distance_of
 from sim.scenario.problems import Problem, ScenarioError
 from sim.scenario.schema import TIERS
 from sim.scenario.schema import World as WorldSpec
 
-__all__ = ["KINDS", "County", "read_county", "check_world_files", "load_world", "build", "default_edges",
+__all__ = ["KINDS", "County", "read_county", "load_world", "build", "default_edges",
            "write_world_csv"]
 
 # ----------------------------------------------------------------- building
-
-def check_world_files(spec: WorldSpec) -> list[Problem]:
-    """Every problem in a scenario's county files (empty when they are fine); builds nothing."""
-    return read_county(spec)[1]
-
 
 def load_world(spec: WorldSpec) -> World:
     """Build the county of a scenario's `world.files`; raise ScenarioError listing every problem."""

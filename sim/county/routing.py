@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.scenario.schema import TIERS
+from sim.scenario.schema import TIE_KINDS, TIERS
 
 VILLAGE, TOWNSHIP, COUNTY, TERTIARY = range(4)
 MIN_TRAVEL_MINUTES = 5.0
@@ -89,7 +89,7 @@ TIES: dict[str, Tie] = {tie.kind: tie for tie in (
     Tie("referral",
         "an agreed referral path without closer cooperation: used when no stronger tie leads up."),
 )}
-TIE_KINDS = tuple(TIES)
+assert tuple(TIES) == TIE_KINDS, "TIES must describe the schema's TIE_KINDS, strongest first"
 
 
 @dataclass

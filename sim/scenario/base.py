@@ -19,6 +19,8 @@ SEVERITIES = ("minor", "moderate", "severe", "critical")
 AGE_BANDS = ("age_0_14", "age_15_44", "age_45_59", "age_60_74", "age_75_plus")
 SCHEMES = ("resident", "employee")
 SETTINGS = ("outpatient", "inpatient")
+# Kinds of referral tie between facilities, strongest first (their effects: sim/county/routing.py, TIES).
+TIE_KINDS = ("medical_community", "specialist_alliance", "telemedicine", "referral")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:

@@ -145,7 +145,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
     problems += base_problems
     if base is not None and base.world.files is not None and not any(
             p.path.startswith("world.files") for p in problems):
-        from sim.county.csv_county import check_world_files  # here: it loads numpy and networkx, which a synthetic county's check does not need
+        from sim.scenario.county_files import check_world_files  # here: it loads numpy, which a synthetic county's check does not need
         problems += check_world_files(base.world)
     changes = _check_changes(raw_changes, data, lines, base, top, problems)
     if problems:

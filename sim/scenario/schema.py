@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from sim.scenario.base import (  # noqa: F401  (re-exported)
-    AGE_BANDS, SCHEMES, SETTINGS, SEVERITIES, TIERS, Strict, _age_model, _deep_merge, _keyed, _severity_model,
+    AGE_BANDS, SCHEMES, SETTINGS, SEVERITIES, TIE_KINDS, TIERS, Strict, _age_model, _deep_merge, _keyed, _severity_model,
     _tier_model)
 from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
     AcuteIncidence, BaseWait, Beds, Behaviour, Capability, CapacityExpansion, Choice, DiabetesByAge, ForgoUtility,

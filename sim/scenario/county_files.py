@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.county.routing import COUNTY, TERTIARY, TIE_KINDS, TOWNSHIP, VILLAGE
 from sim.scenario.csv_table import KM, LONLAT, WHOLE_FILE, Row, Table, read_table
 from sim.scenario.problems import Problem
-from sim.scenario.schema import TIERS
+from sim.scenario.schema import TIE_KINDS, TIERS
 from sim.scenario.schema import World as WorldSpec
 
 MAX_MINUTES = 24 * 60.0        # beyond a day's travel a facility is no option for daily care
 MAX_SHARE_60 = 0.95            # leaves room for ages 0-59
+VILLAGE, TOWNSHIP, COUNTY, TERTIARY = range(len(TIERS))
 KINDS = TIE_KINDS              # referral_edges.csv kinds: the tie kinds of sim.county.routing.TIES
 COORDINATE_NAMES = {LONLAT: "lonlat", KM: "km"}
 
@@ -332,3 +332,8 @@ def _read_edges(table: Table, fac: dict | None, sets: dict | None,
         if kind is not None:
             edges.append((a, b, kind))
     return edges
+
+
+def check_world_files(spec: WorldSpec) -> list[Problem]:
+    """Every problem in a scenario's county files (empty when they are fine); builds nothing."""
+    return read_county(spec)[1]
