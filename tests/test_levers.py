@@ -2,7 +2,7 @@
 
 Each test compares a lever run with a run that differs only in that lever, same seed:
 the model draws illness, choices and care from separate random streams per purpose and
-day (`Streams` in sim/model.py), so the two runs share the same illnesses and the
+day (`Streams` in sim/engine/streams.py), so the two runs share the same illnesses and the
 difference is the lever's. Counties are small (15,000 residents, 150 days after a 30-day
 warm-up); small effects are checked over several seeds. Lever values are strong but
 within the schema's ranges, so the direction is clear; the scenario library uses the
@@ -147,7 +147,7 @@ def test_tier_annual_cap_limits_what_the_fund_pays_there(scheme, setting, tier):
     """A 50-yuan annual cap in every cell: the fund pays less in each, patients pay more.
 
     Patients choose by the headline rate (they do not track their own cap), so a cap moves
-    money, not where people go; see expected_reimbursement in sim/care.py.
+    money, not where people go; see `Billing.expected_tables` in sim/engine/billing.py.
     """
     caps = {f"insurance.{s}.{st}.{t}.annual_cap": 50.0 for s, st, t in CELLS}
     base, lever = result(), result(caps)

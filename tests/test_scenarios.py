@@ -122,7 +122,7 @@ def test_resolved_scenario_loads_back_to_the_same_parameters(path: Path, tmp_pat
 def test_reference_page_matches_the_schema():
     assert REFERENCE.exists(), f"docs/scenarios.md is missing; write it with `{REGENERATE}`"
     committed = REFERENCE.read_text(encoding="utf-8")
-    assert committed == render(), (f"docs/scenarios.md is out of date with sim/schema.py; "
+    assert committed == render(), (f"docs/scenarios.md is out of date with the schema; "
                                    f"regenerate it with `{REGENERATE}` and commit the result")
 
 

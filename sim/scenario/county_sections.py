@@ -139,7 +139,7 @@ class TierPreference(Strict):
 
 
 class Choice(Strict):
-    """The care-seeking multinomial logit (see sim/behaviour.py for the utility)."""
+    """The care-seeking multinomial logit (see sim/engine/behaviour.py for the utility)."""
 
     quality: QualityWeight = Field(default_factory=QualityWeight)
     travel: TravelWeight = Field(default_factory=TravelWeight)

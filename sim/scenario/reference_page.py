@@ -1,7 +1,7 @@
 """The scenario reference page (`docs/scenarios.md`), generated from the schema itself.
 
 `python run.py schema-doc` writes it; tests/test_scenarios.py checks the committed page
-equals `render()`, so the reference cannot drift from `sim/schema.py`. Defaults are read
+equals `render()`, so the reference cannot drift from the schema (`sim/scenario/`). Defaults are read
 from a default `Scenario()`, so values set by factories (the insurance schemes) are shown
 as the model uses them.
 """
@@ -22,7 +22,7 @@ SECTIONS = ("world", "population", "behaviour", "providers", "insurance", "refer
             "medical_community")
 HEADER = """# Scenario reference
 
-<!-- Generated from sim/schema.py by `python run.py schema-doc`. Do not edit by hand:
+<!-- Generated from the schema in sim/scenario/ by `python run.py schema-doc`. Do not edit by hand:
      change the schema and regenerate; tests/test_scenarios.py fails if this page drifts. -->
 
 Every parameter a scenario file can set: its key path, type, unit, allowed range, default
