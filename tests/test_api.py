@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import re
 import subprocess
 import sys
@@ -17,6 +19,7 @@ def readme_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_readme_example_runs_and_shows_a_policy_effect(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = {}

@@ -324,6 +324,7 @@ def _loads_or_refuses(path: Path, overrides=()) -> None:
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=mutated_scenarios())
 def test_loader_only_raises_its_own_error_on_mutated_scenarios(data, tmp_path):
@@ -351,5 +352,6 @@ def test_loader_only_raises_its_own_error_on_random_text(text, tmp_path):
                                                         "world.tertiary.7.name", "insurance.resident", "changes",
                                                         "changes.0.day", "signing..rate", "seed", "x"]),
               st.text(max_size=20))), max_size=3))
+@pytest.mark.slow
 def test_loader_only_raises_its_own_error_on_random_overrides(overrides, tmp_path):
     _loads_or_refuses(SCENARIOS / "xinxiang_2025.yaml", overrides)

@@ -7,6 +7,8 @@ import pytest
 from sim.scenario.loader import load
 from tests.conftest import SCENARIOS, run
 
+pytestmark = pytest.mark.slow  # the shipped 100,000-resident baseline over seeds
+
 
 @pytest.fixture(scope="module")
 def summaries():

@@ -39,6 +39,7 @@ def test_targets_are_data_with_sources():
     assert all(t.note for t in targets if not t.fit)  # a target left unfitted says why
 
 
+@pytest.mark.slow
 def test_calibrated_baseline_meets_every_fitted_target(calibrated):
     misses = []
     for t in load_targets(TARGETS):
@@ -48,6 +49,7 @@ def test_calibrated_baseline_meets_every_fitted_target(calibrated):
     assert not misses, "\n".join(misses)
 
 
+@pytest.mark.slow
 def test_grassroots_share_within_one_and_a_half_points_on_each_seed(calibrated):
     for s in calibrated:
         assert abs(s["grassroots_share"] - 0.634) <= 0.015

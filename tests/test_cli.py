@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -14,6 +16,7 @@ def run_cli(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_run_writes_a_results_folder(tmp_path):
     out = tmp_path / "results"
     proc = run_cli(str(SCENARIOS / "xinxiang_2025.yaml"), "--days", "200", "--set", "world.population=5000",
@@ -37,6 +40,7 @@ def test_run_writes_a_results_folder(tmp_path):
     assert not any(p.name.startswith(".") for p in (out / "xinxiang_2025").iterdir())
 
 
+@pytest.mark.slow
 def test_saved_scenario_reruns_to_identical_numbers(tmp_path):
     first = run_cli(str(SCENARIOS / "baseline.yaml"), "--days", "30", "--set", "world.population=3000",
                     "--out", str(tmp_path / "a"), "--no-figures")
@@ -48,6 +52,7 @@ def test_saved_scenario_reruns_to_identical_numbers(tmp_path):
     assert (folder / "daily.csv").read_bytes() == (folder_b / "daily.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_validate_accepts_every_shipped_scenario():
     files = sorted(str(p) for p in SCENARIOS.glob("*.yaml"))
     proc = run_cli("validate", *files)

@@ -68,6 +68,7 @@ TIDY = ("replications.csv", "indicators.csv", "differences.csv", "daily/base.csv
         "comparison.json")
 
 
+@pytest.mark.slow
 def test_compare_writes_the_same_numbers_on_one_and_two_workers_and_dask(county, tmp_path, capsys):
     from distributed import LocalCluster
 
@@ -135,6 +136,7 @@ def uninterrupted_sweep(county, tmp_path_factory) -> dict[str, bytes]:
     return _sweep_files(only(out / "sweep"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_a_sweep_stopped_half_way_resumes_to_the_same_data(county, tmp_path, capsys, how, uninterrupted_sweep):
     reference = uninterrupted_sweep
@@ -202,6 +204,7 @@ def _widest_half_width(folder: Path, indicator: str) -> float:
     return max((float(r["ci_high"]) - float(r["ci_low"])) / 2 for r in found)
 
 
+@pytest.mark.slow
 def test_reps_auto_adds_replications_until_the_target_is_met(county, tmp_path, capsys):
     args = ("compare", county / "base.yaml", county / "policy.yaml", "--reps", "auto", "--workers", "1",
             "--seed", "9", "--no-figures", "--days", "30")

@@ -22,6 +22,8 @@ import pytest
 from sim.outputs.dashboard import ClassroomModel, lever_values
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # a browser and a Solara server
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]

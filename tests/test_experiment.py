@@ -91,6 +91,7 @@ def test_a_window_gives_the_models_own_before_and_after_figures():
     assert len(after.daily["day"]) == 200
 
 
+@pytest.mark.slow
 def test_same_numbers_in_process_on_two_workers_and_on_dask(tmp_path):
     from distributed import LocalCluster
 

@@ -64,6 +64,7 @@ def _policy_lines(ax) -> list[float]:
     return [line.get_xdata()[0] for line in ax.get_lines() if line.get_gid() == "policy-change"]
 
 
+@pytest.mark.slow
 def test_draw_run_needs_only_the_saved_files(policy_folder, tmp_path):
     copy_ = tmp_path / "copied_run"
     shutil.copytree(policy_folder, copy_)  # far from the model that made it
@@ -308,6 +309,7 @@ def test_long_titles_wrap_at_word_and_clause_boundaries():
     assert "".join(wrap_title(zh, 40).split("\n")).replace(" ", "") == zh.replace(" ", "")
 
 
+@pytest.mark.slow
 def test_plot_command_redraws_from_a_folder_in_either_language(policy_folder, tmp_path):
     folder = tmp_path / "run"
     shutil.copytree(policy_folder, folder)
@@ -327,6 +329,7 @@ def test_plot_command_redraws_from_a_folder_in_either_language(policy_folder, tm
     assert bad.returncode == 2 and "not a run folder" in bad.stderr
 
 
+@pytest.mark.slow
 def test_a_run_draws_its_figures_in_the_language_asked(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "run.py"), str(ROOT / "scenarios" / "baseline.yaml"),
                            "--days", "30", "--set", "world.population=2000", "--out", str(tmp_path), "--lang", "zh"],

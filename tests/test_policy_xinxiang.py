@@ -12,6 +12,8 @@ import pytest
 from sim.engine.model import TierFlowModel
 from tests.conftest import load_small
 
+pytestmark = pytest.mark.slow  # paired runs of the Xinxiang scenario over seeds
+
 SEEDS = (11, 12, 13)
 CHANGE = 183
 

@@ -15,6 +15,8 @@ from sim.engine.model import TierFlowModel
 from sim.scenario.loader import Timeline
 from tests.conftest import small_scenario
 
+pytestmark = pytest.mark.slow  # the per-agent reference model takes a minute
+
 SEEDS = (21, 22, 23, 24)
 INDICATORS = {  # indicator: absolute floor on the allowed difference
     "visits_per_capita": 0.02, "admissions_per_100": 0.2, "grassroots_share": 0.003, "tertiary_share": 0.002,

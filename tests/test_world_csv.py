@@ -353,6 +353,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_template_runs_and_writes_the_same_results_as_a_synthetic_county(tmp_path):
     spec = county(tmp_path / "c", travel=TRAVEL, edges=EDGES)
     assert check_world_files(spec) == []
