@@ -231,6 +231,8 @@ def _describe(c: Criterion, v: float, spread: tuple[float, float]) -> str:
     per = f" per change of {c.per}" if c.per else ""
     pair = "" if c.pair == "main" else f" [{c.pair}]"
     ok = "ok" if c.judge(v) else "OFF"
+    if np.isfinite(spread[0]) and c.judge(v) and not (c.judge(spread[0]) and c.judge(spread[1])):
+        ok = "ok, within noise"  # the interval reaches outside the band: more seeds could change the verdict
     return f"{c.measure}{pair} {_fmt(c.change, v, c.per)}{per}{ci} {ok}"
 
 
@@ -254,6 +256,11 @@ def _bounds(c: Criterion) -> str:
     return f"[{lo or '-inf'}, {hi or '+inf'}]"
 
 
+def _says(c: Criterion) -> str:
+    per = f" per {c.per}" if c.per else ""
+    return f"{c.says} {c.measure} {c.change}{per} in {_bounds(c)}"
+
+
 def format_checks(checks: Sequence[Check]) -> str:
     """Model beside evidence, one block per check, ending with `N of M checks agree`."""
     lines = []
@@ -263,8 +270,7 @@ def format_checks(checks: Sequence[Check]) -> str:
         lines += [f"[{'agrees' if c.agrees else 'DISAGREES'}] {s.id} ({CLASSES[s.klass]}): {s.name}",
                   f"    evidence:  {s.evidence}", f"    source:    {s.source}", f"    design:    {s.design}",
                   f"    scenarios: {pairs}", f"    model:     {c.model} ({c.seeds} paired seeds)",
-                  "    criterion: " + "; ".join(f"{k.says} {k.measure} {k.change}{' per ' + k.per if k.per else ''} in {_bounds(k)}"
-                                              for k in s.criteria)]
+                  "    criterion: " + "; ".join(_says(k) for k in s.criteria)]
         lines += [f"    not modelled: {n}" for n in s.not_modelled]
         lines.append("")
     lines.append(summary_line(checks))
