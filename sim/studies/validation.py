@@ -292,7 +292,8 @@ def table(checks: Sequence[Check]) -> str:
 
 def setup(parser) -> None:
     """Options of `python run.py validate-model`."""
-    parser.add_argument("--checks", default=str(CHECKS_FILE), help="the checks file (default data/validation/checks.yaml)")
+    parser.add_argument("--checks", default=str(CHECKS_FILE),
+                        help="the checks file (default data/validation/checks.yaml)")
     parser.add_argument("--only", action="append", default=[], metavar="ID", help="run only this check (repeatable)")
     parser.add_argument("--quick", action="store_true", help=f"smaller runs: {SIZES['quick'][0]:,} residents, "
                         f"{SIZES['quick'][1]} paired seeds")

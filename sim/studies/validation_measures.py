@@ -3,7 +3,8 @@
 A measure reads one replication: its summary (over the recorded window) and its daily
 columns, summed over the same window. Names are dotted: `visits.tertiary`,
 `visits.grassroots.employee`, `admission_share.county.resident`. Every summary scalar is a
-measure under its own key as well (`grassroots_share`, `admissions_per_100`, ...).
+measure under its own key as well (`grassroots_share`, `admissions_per_100`,
+`outpatient_utilisation.county`, ...).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from sim.engine.metrics import group
 from sim.scenario.schema import SCHEMES, TIERS
+from sim.studies.experiment import flat_indicators
 
 Measure = Callable[[dict, dict, int, int], float]
 
@@ -111,11 +113,13 @@ def measure(name: str, summary: dict, daily: dict, start: int, end: int) -> floa
     if name in MEASURES:
         return MEASURES[name](summary, daily, start, end)
     value = summary.get(name)
+    if value is None and "." in name:  # a nested summary key, e.g. outpatient_utilisation.county
+        value = flat_indicators(summary).get(name)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     raise KeyError(f"unknown measure {name!r}: neither in the registry nor a scalar of the summary")
 
 
 def known(name: str, summary_keys: set[str]) -> bool:
-    """Whether a measure name can be read (a registry measure or a summary scalar)."""
-    return name in MEASURES or name in summary_keys
+    """Whether a measure name can be read (a registry measure or a summary scalar, nested ones by dotted key)."""
+    return name in MEASURES or name in summary_keys or name.split(".")[0] in summary_keys
