@@ -133,3 +133,18 @@ def test_a_real_check_fails_when_its_criterion_is_reversed(specs):
     directional = spec.criteria[0]  # employee grassroots visits up: a cheaper grassroots never lowers them
     assert evaluate(spec, runs, 2, [directional]).agrees
     assert not evaluate(spec, runs, 2, [directional.reversed()]).agrees
+
+
+CALIBRATION_STUDIES = ("Zhu et al. 2019", "BMJ Open (ITS, Beijing)", "Risk Manag Healthc Policy", "J Rural Stud",
+                       "Jing, Wang", "Ding & Zhou", "Wang Chan", "Zhang Hao")  # calibration_targets.md, section J
+
+
+def test_no_check_uses_a_calibration_study(specs):
+    import yaml
+    targets = yaml.safe_load((ROOT / "data" / "targets" / "county.yaml").read_text(encoding="utf-8"))
+    sources = {t["source"] for t in targets["targets"].values()}
+    assert sources
+    for s in specs:
+        text = f"{s.evidence} {s.source}"
+        assert not any(name in text for name in CALIBRATION_STUDIES), s.id
+        assert s.source not in sources, s.id
