@@ -1,190 +1,322 @@
-"""Validation against published evidence that was not used in fitting.
+"""Validation against published quasi-experimental evidence not used in fitting.
 
-Each check runs the model the way the study observed the world (a cross-section, or a
-before/after policy comparison with common random numbers), and prints the model beside
-the published figure. A check "agrees" when the model reproduces the finding's direction
-and rough size as stated in `criterion`; disagreements are reported, never hidden.
-Sources: ../shared/targets/behaviour_evidence.md.
+The checks are data (data/validation/checks.yaml): each names a published effect of a Chinese
+policy (difference-in-differences, interrupted time series, before/after with a comparison),
+its source, a pair of scenarios (a base and a policy, scenarios/validation/) that encode the
+policy as it was, and criteria: a measure (sim/studies/validation_measures.py), how the pair is
+compared (relative change, difference, percentage points), and a band. Both scenarios of a
+pair run on the same seeds (common random numbers); a check agrees when every criterion's
+mean over the paired replications lies in its band. Disagreements are printed, never hidden.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import io
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import yaml
 
-from sim.studies.calibrate import run_data
-from sim.engine.metrics import group
-from sim.engine.model import TierFlowModel
 from sim.scenario.loader import load
 from sim.scenario.overrides import with_overrides
-from sim.scenario.schema import SEVERITIES
+from sim.scenario.schema import Timeline
+from sim.studies.executors import Progress, open_pool
+from sim.studies.experiment import Task, replication_seeds, run_tasks, timeline_data, timeline_from_data
+from sim.studies.stats import interval
+from sim.studies.validation_measures import measure
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS_FILE = ROOT / "data" / "validation" / "checks.yaml"
+CHANGES = ("relative", "difference", "pp", "level")
+CLASSES = {"a": "outpatient benefits", "b": "gatekeeping and referral", "c": "medical communities",
+           "d": "family-doctor contracting", "e": "price reforms", "f": "siphoning trend",
+           "g": "tier-specific reimbursement"}
+SIZES = {"quick": (10000, 2), "default": (20000, 3)}  # residents, paired seeds
+ROOT_SEED = 20251
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One measured comparison of a pair of scenarios, and the band it must fall in."""
+
+    measure: str
+    change: str          # relative (policy/base - 1), difference, pp (100 x difference), level (policy)
+    says: str            # the criterion in words
+    low: float = -math.inf
+    high: float = math.inf
+    pair: str = "main"
+    per: str | None = None       # divide by the change of this measure (e.g. signing_rate: per signed resident)
+    per_pair: str | None = None  # ... in this pair (default: the same pair)
+
+    def judge(self, value: float) -> bool:
+        """Whether a measured value lies in the band."""
+        return bool(np.isfinite(value)) and self.low <= value <= self.high
+
+    def reversed(self) -> Criterion:
+        """The opposite claim (for showing that a check can fail)."""
+        lo, hi = (-self.high, -self.low) if self.change != "level" else (self.high, math.inf)
+        return Criterion(self.measure, self.change, f"reversed: {self.says}", lo, hi, self.pair, self.per,
+                         self.per_pair)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A check as declared in checks.yaml."""
+
+    id: str
+    klass: str
+    name: str
+    evidence: str
+    source: str
+    design: str
+    pairs: dict[str, tuple[str, str]]
+    criteria: tuple[Criterion, ...]
+    not_modelled: tuple[str, ...] = ()
+    note: str = ""
 
 
 @dataclass
 class Check:
-    """One comparison of model and evidence."""
+    """A check's result: each criterion's value over the replications, and the verdict."""
 
-    name: str
-    evidence: str
-    source: str
-    model: str
+    spec: Spec
+    values: list[float]                  # per criterion: the mean (or ratio of means, with `per`)
+    spreads: list[tuple[float, float]]   # per criterion: the 95% interval over replications (nan with `per`)
     agrees: bool
-    criterion: str
+    seeds: int = 0
+    model: str = field(default="")
+
+    @property
+    def name(self) -> str:
+        """The check's short name."""
+        return self.spec.name
 
 
-def _with(data: dict, *edits: tuple[str, float]) -> dict:
-    """A copy of scenario data with dotted key paths set (checked like `--set`)."""
-    return with_overrides(data, dict(edits), where="validate-model")
+# ------------------------------------------------------------------ declarations
+
+SPEC_KEYS = {"id", "class", "name", "evidence", "source", "design", "base", "policy", "pairs", "criteria",
+             "not_modelled", "note"}
+CRITERION_KEYS = {"measure", "change", "says", "low", "high", "pair", "per", "per_pair"}
 
 
-def travel_and_quality(data: dict, runs: list[TierFlowModel]) -> Check:
-    """Jia 2020: travel weighs most for minor illness, doctor quality for severe illness.
-
-    Relative importance as in the DCE: each attribute's weight times the range of its levels
-    in the study's design: half an hour of travel (WTP was asked for cutting travel below 30
-    minutes) and the step from a junior grassroots doctor to a senior one (the gap between
-    residents' mean perceived quality of village clinics and of tertiary hospitals).
-    """
-    m = runs[0]
-    travel_range = 0.5
-    trust = m.people.trust.mean(axis=0)
-    quality_range = float(trust[3] - trust[0])
-    shares = {}
-    for i, sev in enumerate(SEVERITIES):
-        t = m.coef.travel[i] * travel_range
-        q = m.coef.quality[i] * quality_range
-        shares[sev] = (t / (t + q), q / (t + q))
-    minor_ok = shares["minor"][0] > shares["minor"][1]
-    severe_ok = shares["severe"][1] > shares["severe"][0]
-    model = (f"travel:quality importance, minor {shares['minor'][0]:.0%}:{shares['minor'][1]:.0%}; "
-             f"severe {shares['severe'][0]:.0%}:{shares['severe'][1]:.0%}")
-    return Check("Travel decides minor illness, quality severe illness",
-                 "minor: travel 32.3% vs provider 8.5%; severe: provider seniority 38.7%, travel not in the top three",
-                 "Jia et al. 2020, IJERPH 17(11):3987 (DCE, Wuhan)", model, minor_ok and severe_ok,
-                 "travel outweighs quality for minor illness and quality outweighs travel for severe illness")
+def load_specs(path: str | Path = CHECKS_FILE) -> list[Spec]:
+    """The checks declared in a YAML file, checked for missing and unknown keys."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    specs = [_spec(entry) for entry in raw["checks"]]
+    ids = [s.id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: duplicate check ids")
+    return specs
 
 
-def employee_first_contact(data: dict, runs: list[TierFlowModel]) -> Check:
-    """Yang 2024: the employee-insured go first to a general hospital far more often (OR 5.4)."""
-    ratios = []
-    for m in runs:
-        fv = group(m.daily(), "first_visits_scheme")  # tier x scheme (resident, employee)
-        hospital, grassroots = fv[2:].sum(axis=0), fv[:2].sum(axis=0)
-        odds = hospital / np.maximum(grassroots, 1)
-        ratios.append(odds[1] / odds[0])
-    odds_ratio = float(np.mean(ratios))
-    return Check("Employee-insured go to hospitals first", "odds ratio 5.38 (95% CI 4.89-5.92) for a general "
-                 "hospital at first visit; 3.24 even when near a primary facility",
-                 "Yang et al. 2024, Risk Manag Healthc Policy 17:1287", f"odds ratio {odds_ratio:.2f}",
-                 odds_ratio >= 3.0, "odds ratio of at least 3 (far more often)")
+def _spec(e: dict) -> Spec:
+    where = e.get("id", "?")
+    unknown = set(e) - SPEC_KEYS
+    missing = {"id", "class", "name", "evidence", "source", "design", "criteria"} - set(e)
+    if unknown or missing:
+        raise ValueError(f"check {where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+    if e["class"] not in CLASSES:
+        raise ValueError(f"check {where}: class {e['class']!r} not one of {sorted(CLASSES)}")
+    pairs = {name: (p["base"], p["policy"]) for name, p in (e.get("pairs") or {}).items()}
+    if "base" in e:
+        pairs["main"] = (e["base"], e.get("policy", e["base"]))
+    criteria = []
+    for c in e["criteria"]:
+        bad = set(c) - CRITERION_KEYS
+        if bad or c.get("change") not in CHANGES or "says" not in c:
+            raise ValueError(f"check {where}: criterion {c} (unknown keys {sorted(bad)}; change one of {CHANGES})")
+        crit = Criterion(**{k: (float(v) if k in ("low", "high") else v) for k, v in c.items()})
+        if crit.pair not in pairs or (crit.per_pair and crit.per_pair not in pairs):
+            raise ValueError(f"check {where}: criterion names a pair not declared: {crit.pair}")
+        criteria.append(crit)
+    return Spec(e["id"], e["class"], e["name"], e["evidence"].strip(), e["source"].strip(), e["design"].strip(),
+                pairs, tuple(criteria), tuple(e.get("not_modelled") or ()), (e.get("note") or "").strip())
 
 
-def grassroots_price_cut(data: dict, runs: list[TierFlowModel], seeds: tuple[int, ...]) -> Check:
-    """J Rural Stud 2025: cheaper primary outpatient care for residents raised primary choice by 7.2 pp."""
-    diffs = []
-    variant = _with(data, ("insurance.resident.outpatient.village.rate",
-                           min(data["insurance"]["resident"]["outpatient"]["village"]["rate"] + 0.2, 1.0)),
-                    ("insurance.resident.outpatient.township.rate",
-                     min(data["insurance"]["resident"]["outpatient"]["township"]["rate"] + 0.2, 1.0)))
-    for m, seed in zip(runs, seeds):
-        cut = run_data(variant, seed)
-        share = []
-        for model in (m, cut):
-            fv = group(model.daily(), "first_visits_scheme")[:, 0]  # residents
-            share.append(fv[:2].sum() / fv.sum())
-        diffs.append(100 * (share[1] - share[0]))
-    pp = float(np.mean(diffs))
-    return Check("Cheaper grassroots outpatient care draws residents to it",
-                 "+7.2 pp probability of choosing a primary facility after resident-insurance integration",
-                 "J Rural Studies 2025 (CHARLS 2011-18 DID), summary", f"{pp:+.1f} pp for residents' grassroots "
-                 "outpatient rates +20 points", 1.0 <= pp <= 15.0, "a rise of a few percentage points (1-15 pp)")
+# ------------------------------------------------------------------ running
+
+Replication = tuple[dict, dict, int, int]  # summary, daily, first and last (exclusive) day measured
 
 
-def signing_and_admissions(data: dict, runs: list[TierFlowModel], seeds: tuple[int, ...]) -> Check:
-    """Jing 2021: family-doctor signing lowers admissions."""
-    base_rate = [m.summary()["admissions_per_100"] for m in runs]
-    more = _with(data, ("signing.initial_rate", 0.65), ("signing.target_rate", 0.65))
-    push = [run_data(more, seed).summary()["admissions_per_100"] for seed in seeds]
-    change = float(np.mean(np.array(push) - np.array(base_rate)))
-    return Check("Family-doctor signing lowers admissions",
-                 "signed residents use more primary care and are admitted less (cost per admission -673 yuan)",
-                 "Jing, Wang, Fang 2021, 中国卫生政策研究 14(11):25-34", f"admissions per 100 {np.mean(base_rate):.2f} -> "
-                 f"{np.mean(push):.2f} when signing rises from 35% to 65%", change < 0, "admissions fall")
+def scenario_files(specs: Sequence[Spec]) -> list[str]:
+    """Every scenario file the checks need, each once (base runs are shared between checks)."""
+    files: list[str] = []
+    for s in specs:
+        for pair in s.pairs.values():
+            files += [f for f in pair if f not in files]
+    return files
 
 
-def tertiary_share_of_serious_admissions(data: dict, runs: list[TierFlowModel]) -> Check:
-    """CKB: 27-29% of rural first stroke/IHD admissions were at tier-3 hospitals (64-68% urban)."""
-    shares = []
-    for m in runs:
-        adm = group(m.daily(), "admissions_severity")  # severity x tier
-        serious = adm[2:].sum(axis=0)
-        shares.append(serious[3] / max(serious.sum(), 1))
-    share = float(np.mean(shares))
-    return Check("Serious illness admitted at tertiary hospitals",
-                 "rural 27-29%, urban 64-68% of first stroke/IHD admissions at tier 3",
-                 "China Kadoorie Biobank cost-sharing study (10 areas, 2009-17)",
-                 f"{share:.0%} of severe and critical admissions out of county at tertiary hospitals",
-                 0.2 <= share <= 0.4, "within 20-40% (a rural county)")
+def _timeline(path: str, population: int, overrides: Sequence[str]) -> Timeline:
+    timeline = load(ROOT / path, list(overrides))
+    data = timeline_data(timeline)
+    data["base"] = with_overrides(data["base"], {"world.population": population}, where="validate-model")
+    data["changes"] = [[day, label, with_overrides(s, {"world.population": population}, where="validate-model")]
+                       for day, label, s in data["changes"]]
+    return timeline_from_data(data)
 
 
-def tertiary_fee_rise(data: dict, runs: list[TierFlowModel], seeds: tuple[int, ...]) -> Check:
-    """Beijing 2017: new service fees at big hospitals cut their outpatient visits."""
-    fee = data["providers"]["registration_fee"]["tertiary"]
-    variant = _with(data, ("providers.registration_fee.tertiary", fee + 40.0))
-    changes = []
-    for m, seed in zip(runs, seeds):
-        before = m.summary()["visits_by_tier"]["tertiary"]
-        after = run_data(variant, seed).summary()["visits_by_tier"]["tertiary"]
-        changes.append(after / before - 1)
-    change = float(np.mean(changes))
-    return Check("Higher fees at tertiary clinics reduce their visits",
-                 "tertiary (TCM) hospital outpatient visits -23.1% after the 2017 price reform",
-                 "Zhu et al. 2019, BMJ Open (ITS, Beijing)", f"{change:+.1%} tertiary visits for a fee 40 yuan higher",
-                 -0.4 <= change <= -0.03, "a fall of 3-40%")
+def _window(days: int) -> tuple[int, int] | None:
+    """Multi-year runs are measured over their last year (a policy's effect once it has settled)."""
+    return (days - 365, days) if days > 365 else None
 
 
-def run_checks(scenario: str, seeds: tuple[int, ...] = (1,), overrides: tuple[str, ...] = (),
+def run_scenarios(files: Sequence[str], population: int, seeds: int, workers: int = 1,
+                  overrides: Sequence[str] = ()) -> dict[tuple[str, int], Replication]:
+    """Run every scenario on the same paired seeds; results by (file, replication)."""
+    seed_list = replication_seeds(ROOT_SEED, seeds)
+    tasks = []
+    for f in files:
+        timeline = _timeline(f, population, overrides)
+        for i, seed in enumerate(seed_list):
+            tasks.append(Task(f, i, seed, timeline_data(timeline, seed), _window(timeline.base.days), True))
+    with open_pool(workers) as pool:
+        outcome = run_tasks(tasks, pool, progress=Progress(len(tasks), io.StringIO()))
+    if not outcome.complete:
+        raise RuntimeError("; ".join(f.describe() for f in outcome.failures) or "validation runs interrupted")
+    out = {}
+    for t in tasks:
+        r = outcome.results[t.key]
+        start, end = t.window or (0, len(r.daily["day"]))
+        out[(t.scenario, t.replication)] = (r.summary, r.daily, start, end)
+    return out
+
+
+def _changes(spec: Spec, crit: Criterion, runs: dict, seeds: int, name: str, pair: str) -> list[float]:
+    base, policy = spec.pairs[pair]
+    vals = []
+    for i in range(seeds):
+        b, p = measure(name, *runs[(base, i)]), measure(name, *runs[(policy, i)])
+        vals.append({"relative": p / b - 1 if b else math.nan, "difference": p - b, "pp": 100 * (p - b),
+                     "level": p}[crit.change])
+    return vals
+
+
+def evaluate(spec: Spec, runs: dict[tuple[str, int], Replication], seeds: int,
+             criteria: Sequence[Criterion] | None = None) -> Check:
+    """Judge a check's criteria on finished runs (`criteria` replaces the declared ones, for tests)."""
+    criteria = spec.criteria if criteria is None else criteria
+    values, spreads, verdicts = [], [], []
+    for crit in criteria:
+        num = _changes(spec, crit, runs, seeds, crit.measure, crit.pair)
+        if crit.per:
+            den = _changes(spec, crit, runs, seeds, crit.per, crit.per_pair or crit.pair)
+            value, spread = (float(np.mean(num) / np.mean(den)) if np.mean(den) else math.nan), (math.nan, math.nan)
+        else:
+            iv = interval(num) if len(num) > 1 else None
+            value = float(np.mean(num))
+            spread = (iv.low, iv.high) if iv else (math.nan, math.nan)
+        values.append(value)
+        spreads.append(spread)
+        verdicts.append(crit.judge(value))
+    check = Check(spec, values, spreads, all(verdicts), seeds)
+    check.model = "; ".join(_describe(c, v, s) for c, v, s in zip(criteria, values, spreads))
+    return check
+
+
+def _fmt(change: str, v: float, per: str | None = None) -> str:
+    if not np.isfinite(v):
+        return "n/a"
+    if per:  # a ratio of two changes
+        return f"{v:+.3g}"
+    return {"relative": f"{v:+.1%}", "pp": f"{v:+.2f} pp", "difference": f"{v:+.3g}", "level": f"{v:.3g}"}[change]
+
+
+def _describe(c: Criterion, v: float, spread: tuple[float, float]) -> str:
+    ci = f" (95% CI {_fmt(c.change, spread[0])} to {_fmt(c.change, spread[1])})" if np.isfinite(spread[0]) else ""
+    per = f" per change of {c.per}" if c.per else ""
+    pair = "" if c.pair == "main" else f" [{c.pair}]"
+    ok = "ok" if c.judge(v) else "OFF"
+    if np.isfinite(spread[0]) and c.judge(v) and not (c.judge(spread[0]) and c.judge(spread[1])):
+        ok = "ok, within noise"  # the interval reaches outside the band: more seeds could change the verdict
+    return f"{c.measure}{pair} {_fmt(c.change, v, c.per)}{per}{ci} {ok}"
+
+
+def run_checks(specs: Sequence[Spec] | None = None, population: int = SIZES["default"][0],
+               seeds: int = SIZES["default"][1], workers: int = 1, overrides: Sequence[str] = (),
                report: Callable[[str], None] | None = None) -> list[Check]:
-    """Run every validation check on a scenario (normally the calibrated baseline)."""
-    timeline = load(scenario, list(overrides))
-    data = timeline.resolved()
-    runs = [run_data(data, seed) for seed in seeds]
-    checks = [
-        travel_and_quality(data, runs),
-        employee_first_contact(data, runs),
-        grassroots_price_cut(data, runs, seeds),
-        signing_and_admissions(data, runs, seeds),
-        tertiary_share_of_serious_admissions(data, runs),
-        tertiary_fee_rise(data, runs, seeds),
-    ]
+    """Run the declared checks (all of them by default) and judge each."""
+    specs = load_specs() if specs is None else list(specs)
+    runs = run_scenarios(scenario_files(specs), population, seeds, workers, overrides)
+    checks = [evaluate(s, runs, seeds) for s in specs]
     if report:
         report(format_checks(checks))
     return checks
 
 
-def format_checks(checks: list[Check]) -> str:
-    """Model beside evidence, one block per check."""
+# ------------------------------------------------------------------ output and command line
+
+def _bounds(c: Criterion) -> str:
+    lo = "" if c.low == -math.inf else _fmt(c.change, c.low, c.per)
+    hi = "" if c.high == math.inf else _fmt(c.change, c.high, c.per)
+    return f"[{lo or '-inf'}, {hi or '+inf'}]"
+
+
+def _says(c: Criterion) -> str:
+    per = f" per {c.per}" if c.per else ""
+    return f"{c.says} {c.measure} {c.change}{per} in {_bounds(c)}"
+
+
+def format_checks(checks: Sequence[Check]) -> str:
+    """Model beside evidence, one block per check, ending with `N of M checks agree`."""
     lines = []
     for c in checks:
-        lines += [f"[{'agrees' if c.agrees else 'DISAGREES'}] {c.name}",
-                  f"    evidence:  {c.evidence}", f"    source:    {c.source}",
-                  f"    model:     {c.model}", f"    criterion: {c.criterion}", ""]
-    n = sum(c.agrees for c in checks)
-    lines.append(f"{n} of {len(checks)} checks agree.")
+        s = c.spec
+        pairs = "; ".join(f"{k}: {b} -> {p}" for k, (b, p) in s.pairs.items())
+        lines += [f"[{'agrees' if c.agrees else 'DISAGREES'}] {s.id} ({CLASSES[s.klass]}): {s.name}",
+                  f"    evidence:  {s.evidence}", f"    source:    {s.source}", f"    design:    {s.design}",
+                  f"    scenarios: {pairs}", f"    model:     {c.model} ({c.seeds} paired seeds)",
+                  "    criterion: " + "; ".join(_says(k) for k in s.criteria)]
+        lines += [f"    not modelled: {n}" for n in s.not_modelled]
+        lines.append("")
+    lines.append(summary_line(checks))
     return "\n".join(lines)
+
+
+def summary_line(checks: Sequence[Check]) -> str:
+    """The last line of the report."""
+    return f"{sum(c.agrees for c in checks)} of {len(checks)} checks agree"
+
+
+def table(checks: Sequence[Check]) -> str:
+    """A Markdown table: check | evidence | model | agrees."""
+    rows = ["| check | evidence | model | agrees |", "|---|---|---|---|"]
+    rows += [f"| {c.spec.id}: {c.spec.name} | {c.spec.evidence} | {c.model} | {'yes' if c.agrees else '**no**'} |"
+             for c in checks]
+    return "\n".join(rows)
 
 
 def setup(parser) -> None:
     """Options of `python run.py validate-model`."""
-    parser.add_argument("scenario", nargs="?", default="scenarios/baseline.yaml",
-                        help="scenario to validate (default: the calibrated baseline)")
-    parser.add_argument("--seeds", type=int, default=1, help="replications per check (default 1)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a parameter")
+    parser.add_argument("--checks", default=str(CHECKS_FILE),
+                        help="the checks file (default data/validation/checks.yaml)")
+    parser.add_argument("--only", action="append", default=[], metavar="ID", help="run only this check (repeatable)")
+    parser.add_argument("--quick", action="store_true", help=f"smaller runs: {SIZES['quick'][0]:,} residents, "
+                        f"{SIZES['quick'][1]} paired seeds")
+    parser.add_argument("--population", type=int, default=None, help=f"residents per run "
+                        f"(default {SIZES['default'][0]:,})")
+    parser.add_argument("--seeds", type=int, default=None, help=f"paired seeds (default {SIZES['default'][1]})")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2; numbers do not depend on it)")
+    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a parameter in every scenario")
 
 
 def command(args) -> int:
     """Run `python run.py validate-model`: every check, model beside evidence."""
-    run_checks(args.scenario, seeds=tuple(range(1, args.seeds + 1)), overrides=tuple(args.set), report=print)
+    specs = load_specs(args.checks)
+    if args.only:
+        specs = [s for s in specs if s.id in args.only]
+        if not specs:
+            print(f"error: no check with id {args.only}", file=sys.stderr)
+            return 2
+    population, seeds = SIZES["quick" if args.quick else "default"]
+    checks = run_checks(specs, args.population or population, args.seeds or seeds, args.workers, args.set)
+    if args.markdown:
+        print(table(checks) + "\n")
+    print(format_checks(checks))
     return 0
