@@ -128,14 +128,17 @@ def test_network_draws_every_referral_route_on_the_map(policy):
     assert fig.referral_lines == drawn and drawn["up"] > 0 and drawn["down"] > 0
     arrows = [p for p in ax.patches if (p.get_gid() or "").startswith("referral-")]
     assert len(arrows) == len(between) < len([c for c in ref["count"] if c > 0]) / 2  # far fewer than pairs
-    # The legend's line samples look like the arrows: same colour per direction, all formal (solid).
+    # The legend's line samples look like the arrows: same colour per direction, formal ones solid.
     legend = {t.get_text(): h for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
     for direction, colour in (("up", UP_COLOUR), ("down", DOWN_COLOUR)):
         sample = legend[style.tr(f"referral_{direction}")]
         assert to_hex(sample.get_color()) == to_hex(colour)
         assert {to_hex(a.get_edgecolor()) for a in arrows if a.get_gid() == f"referral-{direction}-formal"} == {
             to_hex(colour)}
-    assert style.tr("self_referral") not in legend  # none in the table: none in the legend
+    # Self-referrals (no referral slip) are in the table: dashed arrows, and a dashed legend sample.
+    assert "self" in ref["kind"] and style.tr("self_referral") in legend
+    assert legend[style.tr("self_referral")].get_linestyle() == "--"
+    assert any((a.get_gid() or "").endswith("-self") for a in arrows)
     villages = [c for c in ax.collections if c.get_gid() == "settlements"]
     assert len(villages[0].get_offsets()) == len(run["tables"]["settlements"]["id"])
     fac = run["tables"]["facilities"]

@@ -2,7 +2,8 @@
 
 Per-tier parameters come from the scenario's `providers`; values a planner supplied per
 facility (CSV worlds) take precedence. The county medical community raises grassroots
-quality and capability over its ramp; crowded tertiary hospitals may expand.
+quality and capability over its ramp; provider agents (sim/engine/agents) write what they
+decide (expansion, staff, experts seconded, stretch and downward referral) into these arrays.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 
 from sim.engine.behaviour import expected_wait_hours
 from sim.scenario.schema import TIERS, Scenario
-from sim.county.world import TERTIARY, World
+from sim.county.world import World
 
 LOAD_SMOOTHING = 0.2  # weight of today's demand in the load patients expect
 
@@ -54,6 +55,13 @@ class Facilities:
         self.referral_codes = np.zeros(0, np.int64)  # (from * n_facilities + to) pairs seen so far
         self.referral_totals = np.zeros(0)           # referrals per pair (agent units)
         self.referral_pending: list[np.ndarray] = []  # codes not yet counted in
+        # What provider agents decide (sim/engine/agents): the arrays the day's flow reads.
+        self.stretch = np.zeros(n)           # severity levels a facility stretches before referring out
+        self.down_boost = np.ones(n)         # multiplier of its downward referrals
+        self.staff = np.ones(n)              # senior staff left, share of the start (recruitment lowers it)
+        self.secondment = np.ones(n)         # experts seconded here, x the community's experts_* gains
+        self.formal_share = np.zeros(n)      # share of cases beyond capability given a referral slip
+        self.progress = 0.0                  # the medical community's ramp (0 .. 1)
 
     def configure(self, params: Scenario) -> None:
         """Apply a (new) parameter set: per-tier values, then the facility's own."""
@@ -69,11 +77,12 @@ class Facilities:
         self.base_beds = _override(by_tier(pv.beds, self.tier) * per_1000,
                                    None if w.fac_beds is None else w.fac_beds / self.scale)
         self.base_wait = by_tier(pv.base_wait_hours, self.tier)
-        self._resize()
-        self.strengthen(params, 0.0)
+        member = w.fac_medical_community & (self.tier <= 2) & params.medical_community.enabled
+        self.formal_share = np.where(member, params.medical_community.formal_share, params.referral.formal_share)
+        self.strengthen(params, self.progress)
 
     def _resize(self) -> None:
-        self.capacity = self.base_capacity * self.expansion
+        self.capacity = self.base_capacity * self.expansion * self.staff
         self.beds = np.round(self.base_beds * self.expansion).astype(np.int64)
         self.capacity_by_tier = self.by_tier(self.capacity)  # for the daily ledger
         self.beds_by_tier = self.by_tier(self.beds)
@@ -86,26 +95,27 @@ class Facilities:
         """Medical community (紧密型县域医共体): experts sent down, telemedicine and shared labs.
 
         Gains reach member village clinics, township centres and the county hospital in
-        proportion to `progress` (0 at the start, 1 after the ramp).
+        proportion to `progress` (0 at the start, 1 after the ramp); experts' gains at the
+        grassroots also scale with what the head hospital seconds (`secondment`).
         """
-        mc = params.medical_community
+        self.params, self.progress = params, progress
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute quality, capability, capacity and beds from the community's gains, the
+        experts seconded, staff left and expansion (after the agents decide)."""
+        mc = self.params.medical_community
         gain_q = np.zeros(len(self.tier))
         gain_c = np.zeros(len(self.tier))
-        if mc.enabled and progress > 0:
+        if mc.enabled and self.progress > 0:
             member = self.world.fac_medical_community & (self.tier <= 2)
             for tier_index, name in ((0, "village"), (1, "township"), (2, "county")):
                 sel = member & (self.tier == tier_index)
-                gain_q[sel] = getattr(mc.experts_quality, name) + getattr(mc.shared_labs_quality, name)
-                gain_c[sel] = getattr(mc.experts_capability, name) + getattr(mc.telemedicine_capability, name)
-        self.quality = np.clip(self.base_quality + progress * gain_q, 0.0, 1.0)
-        self.capability = np.clip(self.base_capability + progress * gain_c, 0.0, 3.0)
-
-    def expand(self, params: Scenario) -> None:
-        """Crowded tertiary hospitals add clinics and beds (a review; call every review_days)."""
-        ce = params.providers.capacity_expansion
-        grow = (self.tier == TERTIARY) & (self.load > ce.utilisation_threshold)
-        self.expansion = np.where(grow, np.minimum(self.expansion * (1 + ce.growth), ce.max_multiplier),
-                                  self.expansion)
+                sent = self.secondment[sel] if tier_index < 2 else 1.0
+                gain_q[sel] = getattr(mc.experts_quality, name) * sent + getattr(mc.shared_labs_quality, name)
+                gain_c[sel] = getattr(mc.experts_capability, name) * sent + getattr(mc.telemedicine_capability, name)
+        self.quality = np.clip((self.base_quality + self.progress * gain_q) * self.staff, 0.0, 1.0)
+        self.capability = np.clip(self.base_capability + self.progress * gain_c, 0.0, 3.0)
         self._resize()
 
     def visit_slots(self) -> np.ndarray:
@@ -137,10 +147,12 @@ class Facilities:
         """Expected waiting time at each facility, in hours."""
         return expected_wait_hours(self.base_wait, self.load, self.backlog)
 
-    def count_referrals(self, source: np.ndarray, target: np.ndarray, day: int) -> None:
-        """Count referrals per (from, to) facility pair from day 0 on, for the referral network figure."""
+    def count_referrals(self, source: np.ndarray, target: np.ndarray, day: int, formal: bool = True) -> None:
+        """Count referrals per (from, to) facility pair from day 0 on, for the referral network figure;
+        self-referrals (`formal=False`) are kept apart."""
         if len(source) and day >= 0:
-            self.referral_pending.append(source.astype(np.int64) * self.world.n_facilities + target)
+            n = self.world.n_facilities
+            self.referral_pending.append((0 if formal else n * n) + source.astype(np.int64) * n + target)
             if len(self.referral_pending) >= 60:  # aggregate as we go: keep counts, not records
                 self._compact_referrals()
 
@@ -151,8 +163,11 @@ class Facilities:
         self.referral_totals = np.bincount(inverse, weights=weights)
         self.referral_pending = []
 
-    def referral_counts(self) -> dict[tuple[int, int], int]:
-        """Referrals since day 0 per (from, to) facility pair (agent units)."""
+    def referral_counts(self, formal: bool = True) -> dict[tuple[int, int], int]:
+        """Referrals since day 0 per (from, to) facility pair (agent units): formal ones, or
+        self-referrals (`formal=False`)."""
         self._compact_referrals()
         n = self.world.n_facilities
-        return {(int(c // n), int(c % n)): int(k) for c, k in zip(self.referral_codes, self.referral_totals)}
+        keep = self.referral_codes // (n * n) == (0 if formal else 1)
+        codes = self.referral_codes[keep] % (n * n)
+        return {(int(c // n), int(c % n)): int(k) for c, k in zip(codes, self.referral_totals[keep])}

@@ -61,12 +61,10 @@ class Flow:
         county = world.fac_tier == COUNTY
         self.first_county = int(np.flatnonzero(county)[0]) if county.any() else -1
 
-    def configure(self, params: Scenario, tables: dict, keep_in_county: float, down_boost: float) -> None:
-        """Take the current parameters, price tables and the medical community's incentives:
-        `keep_in_county` (capability the county hospital gains before referring out) and
-        `down_boost` (multiplier of downward referral)."""
+    def configure(self, params: Scenario, tables: dict) -> None:
+        """Take the current parameters and price tables. What hospitals decide (how far they
+        stretch before referring out, how much they refer down) is read from `fac`."""
         self.params, self.tables = params, tables
-        self.keep_in_county, self.down_boost = keep_in_county, down_boost
 
     def treat(self, arrivals: Batch, day: int, rng: np.random.Generator) -> None:
         """Serve the queue, yesterday's referrals and today's arrivals within capacity and beds.
@@ -107,7 +105,11 @@ class Flow:
         return eps.referred & self.people.signed[eps.person]
 
     def examine(self, eps: Batch, day: int, rng: np.random.Generator) -> tuple[Batch, Batch]:
-        """Count and bill the visit; refer up cases beyond the facility, keep the rest."""
+        """Count and bill the visit; send on cases beyond the facility, keep the rest.
+
+        A case sent on gets a referral slip (转诊, `referred`) with the facility's `formal_share`;
+        otherwise the patient is told to go elsewhere and goes on to the next tier the next
+        day unreferred (a self-referral, 自行转诊, reimbursed as such)."""
         if len(eps) == 0:
             return eps, eps
         fac, led = self.fac, self.ledger
@@ -115,8 +117,7 @@ class Flow:
         tier = fac.tier[f]
         led.add_by("visits", tier * 2 + self.people.scheme[eps.person])
         add_counts(fac.visits, f)
-        capability = fac.capability[f] + np.where(tier == COUNTY, self.keep_in_county, 0.0)
-        ok = can_treat(capability, eps.severity, rng.random(len(eps)))
+        ok = can_treat(fac.capability[f] + fac.stretch[f], eps.severity, rng.random(len(eps)))
         ok &= ~(eps.inpatient & (fac.beds[f] <= 0))
         up = self.world.referral_up[f]
         refer = ~ok & (up >= 0)
@@ -124,9 +125,12 @@ class Flow:
         visit = ~eps.inpatient | refer
         self.billing.contact_later(eps.take(visit), np.where(refer[visit], Contact.REFERRED_ON, 0) | Contact.LEARN)
         sent = eps.take(refer)
-        led.add_by("referrals_up", fac.tier[sent.facility])
-        fac.count_referrals(sent.facility, up[refer], day)
-        return sent.replace(facility=up[refer], referred=True, waited=0), eps.take(~refer)
+        formal = rng.random(len(sent)) < fac.formal_share[sent.facility]
+        led.add_by("referrals_up", fac.tier[sent.facility[formal]])
+        led.add_by("self_referrals", fac.tier[sent.facility[~formal]])
+        fac.count_referrals(sent.facility[formal], up[refer][formal], day)
+        fac.count_referrals(sent.facility[~formal], up[refer][~formal], day, formal=False)
+        return sent.replace(facility=up[refer], referred=formal, waited=0), eps.take(~refer)
 
     def finish_outpatient(self, eps: Batch, day: int, rng: np.random.Generator) -> None:
         """Outpatient treatment done: outcomes, trust, chronic follow-up bookkeeping."""
@@ -149,7 +153,7 @@ class Flow:
         down = self.params.referral.downward
         if down.enabled:
             at_hospital = fu_tier >= COUNTY
-            go = rng.random(int(at_hospital.sum())) < down.chronic * self.down_boost
+            go = rng.random(int(at_hospital.sum())) < down.chronic * fac.down_boost[fu.facility[at_hospital]]
             sent = fu.person[at_hospital][go]
             led.add("referrals_down_chronic", len(sent))
             home = self.world.own_village_clinic[ppl.settlement[sent].astype(np.int64)]
@@ -194,7 +198,7 @@ class Flow:
         if not down.enabled:
             return
         tier = fac.tier[facility]
-        prob = np.array([0.0, 0.0, down.county, down.tertiary])[tier] * self.down_boost
+        prob = np.array([0.0, 0.0, down.county, down.tertiary])[tier] * fac.down_boost[facility]
         go = ~rehab & (rng.random(len(person)) < prob)
         target = np.where(tier == TERTIARY, self.first_county,
                           self.world.own_township_centre[self.people.settlement[person].astype(np.int64)])

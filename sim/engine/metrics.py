@@ -30,6 +30,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "admissions_severity": (SEVERITIES, TIERS),  # first admissions of episodes, by severity and tier
     "referrals_up": (TIERS,),              # upward referrals, by the tier that referred
     "referrals_down": (("inpatient", "chronic"),),
+    "self_referrals": (TIERS,),            # sent on without a referral slip (自行转诊), by the tier left
     "episodes": (KINDS,),                  # new episodes (acute onsets, chronic follow-ups due)
     "forgone": (OUTCOMES,),                # did not seek care
     "reneged": (OUTCOMES,),                # gave up while waiting
@@ -199,6 +200,8 @@ def _access(g, visits: np.ndarray, adm: np.ndarray, residents: int, year: float)
         "referrals_up": float(g("referrals_up").sum()),
         "referrals_down": float(referrals_down.sum()),
         "down_up_referral_ratio": _share(referrals_down.sum(), g("referrals_up").sum()),
+        "self_referrals": float(g("self_referrals").sum()),
+        "referrals_up_per_100": float(g("referrals_up").sum() / residents * 100 * year),
         "minor_cases_at_tertiary_share": _share(minor[1], minor[0]),
         "out_of_county_inpatient_share": _share(adm[3], adm.sum()),
     }

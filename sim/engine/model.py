@@ -32,7 +32,7 @@ from sim.engine.flow import Flow
 from sim.engine.insurance import Rules
 from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, group, summarise
 from sim.engine.onset import Onset
-from sim.engine.programmes import CapacityExpansion, MedicalCommunity, Programme, Signing
+from sim.engine.programmes import MedicalCommunity, ProviderReviews, Programme, Signing
 from sim.engine.residents import Residents
 from sim.engine.streams import Streams
 from sim.scenario.schema import TIERS, Scenario, Timeline
@@ -85,13 +85,12 @@ class TierFlowModel(mesa.Model):
         self.programmes: list[Programme] = [  # in the order they act each day
             Signing(self.people, self.residents, self.onset, self.streams),
             self.community,
-            CapacityExpansion(self.fac),
+            ProviderReviews(self.fac, self.agents_by_type),  # hospitals and centres decide (agents/)
         ]
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
         self.snapshot_days: set[int] = set(self.changes)
         self._configure(params)
-        if agents:
-            self._create_agents()
+        self._create_agents(patients=agents)
         self.plan: list[Callable[[], None]] = [
             self.start_recording,        # day 0: the warm-up ends, accounts start from zero
             self.take_snapshot,          # per-person totals at the start of a period (policy days)
@@ -108,14 +107,15 @@ class TierFlowModel(mesa.Model):
 
     # ------------------------------------------------------------------ set-up
 
-    def _create_agents(self) -> None:
-        """One `Patient` per resident agent and one agent per facility.
+    def _create_agents(self, patients: bool = True) -> None:
+        """One `Patient` per resident agent (unless `patients` is false) and one agent per facility
+        (always: hospitals and centres decide, sim/engine/programmes/expansion.py).
 
         Cyclic garbage collection is paused meanwhile: it would scan the growing crowd of new
         agents again and again and find nothing to free (about 12% of a million agents' time).
         """
         with paused_gc():
-            for i in range(self.people.n):
+            for i in range(self.people.n if patients else 0):
                 Patient(self, i)
             for f, tier in enumerate(self.world.fac_tier):
                 FACILITY_CLASSES[tier](self, f)
@@ -132,13 +132,13 @@ class TierFlowModel(mesa.Model):
             programme.configure(params)
         self.billing.configure(params, self.tables, self.rules)
         self.choice.configure(params, self.coef, self.billing)
-        self.flow.configure(params, self.tables, self.community.keep_in_county, self.community.down_boost)
+        self.flow.configure(params, self.tables)
 
     # Read by other floors (dashboard, reference model, tests).
     signed_count = property(lambda self: self.residents.signed_count, doc="Residents signed so far.")
     community_start = property(lambda self: self.community.start, doc="Day the medical community started.")
-    keep_in_county = property(lambda self: self.community.keep_in_county, doc="See `MedicalCommunity`.")
-    down_boost = property(lambda self: self.community.down_boost, doc="See `MedicalCommunity`.")
+    keep_in_county = property(lambda self: float(self.fac.stretch.max()), doc="The head hospital's stretch now.")
+    down_boost = property(lambda self: float(self.fac.down_boost.max()), doc="The head hospital's down-referral boost.")
 
     # ------------------------------------------------------------- the day
 
@@ -281,10 +281,11 @@ class TierFlowModel(mesa.Model):
     def referral_table(self) -> dict[str, list]:
         """Referrals per (from, to) facility pair since day 0, scaled to residents."""
         w, k = self.world, self.params.scale
-        items = sorted(self.fac.referral_counts().items())
-        return {"from_id": [w.fac_id[a] for (a, _), _ in items], "to_id": [w.fac_id[b] for (_, b), _ in items],
-                "direction": ["up" if w.fac_tier[b] > w.fac_tier[a] else "down" for (a, b), _ in items],
-                "count": [c * k for _, c in items]}
+        items = [(pair, c, kind) for kind in ("formal", "self")
+                 for pair, c in sorted(self.fac.referral_counts(formal=kind == "formal").items())]
+        return {"from_id": [w.fac_id[a] for (a, _), _, _ in items], "to_id": [w.fac_id[b] for (_, b), _, _ in items],
+                "direction": ["up" if w.fac_tier[b] > w.fac_tier[a] else "down" for (a, b), _, _ in items],
+                "count": [c * k for _, c, _ in items], "kind": [kind for _, _, kind in items]}
 
     def settlement_table(self) -> dict[str, list]:
         """Settlements with their position and residents (for maps)."""

@@ -238,7 +238,17 @@ class CapacityExpansion(Strict):
     utilisation_threshold: float = F(0.9, 0.1, 2, unit="ratio", doc="expand when utilisation exceeds this")
     growth: float = F(0.05, 0, 1, unit="share", doc="capacity added at each review")
     review_days: int = F(30, 1, 365, unit="days", doc="days between reviews")
-    max_multiplier: float = F(2.0, 1, 10, unit="ratio", doc="most capacity can grow over the start")
+    max_multiplier: float = F(2.0, 1, 10, unit="ratio",
+                              doc="cap on tertiary expansion: most capacity and beds can grow over the start",
+                              source="NHC 2021-2025 plans cap beds of public hospitals (公立医院单体规模)")
+    revenue_elasticity: float = F(1.0, 0, 5, unit="ratio",
+                                  doc="growth x (revenue per bed / tertiary mean) ^ this: money drives expansion",
+                                  source="assumption")
+    recruitment: float = F(0.5, 0, 1, unit="share",
+                           doc="share of the capacity a tertiary hospital adds that is staffed by senior doctors "
+                               "recruited from the county's county hospital and township centres",
+                           source="assumption; county doctors move to city hospitals (虹吸 of staff, seed 001)")
+    rehire: float = F(0.05, 0, 1, unit="share", doc="share of lost staff a county facility replaces per review")
 
 
 class Providers(Strict):

@@ -118,6 +118,13 @@ class Referral(Strict):
     required_for_out_of_county: bool = F(False, doc="out-of-county care without referral gets no pooled reimbursement")
     unreferred_out_of_county_penalty: float = F(0.1, 0, 1, unit="rate points",
                                                 doc="reimbursement rate cut for unreferred out-of-county care")
+    formal_share: float = F(0.04, 0, 1, unit="share",
+                            doc="share of cases beyond a facility's capability that get a referral slip (转诊); "
+                                "the rest are told to go elsewhere and go on unreferred (自行转诊)",
+                            source="NHC 2023: 15.60 m up-referrals = 1.11 per 100 residents; 2024 about 36 m "
+                                   "two-way (seed 000) = about 1.3 up per 100 at 2023's split; a county's cases "
+                                   "beyond capability are about 33 per 100 residents a year, so about 0.04 "
+                                   "(research/referrals_and_providers.md section 1)")
     downward: DownwardReferral = Field(default_factory=DownwardReferral)
 
 
@@ -176,6 +183,32 @@ class GlobalBudget(Strict):
     down_referral_boost: float = F(1.0, 0, 10, unit="ratio", doc="extra downward referral (1 doubles it)")
 
 
+class HeadHospital(Strict):
+    """The county hospital as head of the community (医共体牵头医院): how it uses the budget."""
+
+    keep_volume_weight: float = F(0.5, 0, 1, unit="share",
+                                  doc="its preference for keeping volume (stretching before referring out, growing "
+                                      "its own beds) over sending it down and seconding experts; 0.5 reproduces "
+                                      "the fixed rules of global_budget",
+                                  source="both are observed: Sanming ITS county outpatient +1376/month, grassroots "
+                                         "flat; Hubei Y County admissions +31 vs +20/month; Anhui Funan township "
+                                         "share +0.44 (research/validation_evidence.md C1-C3)")
+    budget_response: float = F(2.0, 0, 20, unit="ratio",
+                               doc="how far the running balance moves its effort: effort = 1 - response x "
+                                   "(budget - claims) / budget over the last 90 days (a deficit pushes it)",
+                               source="assumption: a 10% deficit raises the effort by a fifth")
+    max_effort: float = F(3.0, 1, 10, unit="ratio", doc="most the effort can reach (x the global_budget rules)")
+    review_days: int = F(30, 1, 365, unit="days", doc="days between its reviews")
+    max_secondment: float = F(2.0, 0, 5, unit="ratio",
+                              doc="most experts it seconds to member grassroots, x experts_* gains; "
+                                  "it seconds 2 x (1 - keep_volume_weight) of them",
+                              source="assumption (Anhui/Zhejiang 下沉: a share of senior doctors rotate down)")
+    growth: float = F(0.03, 0, 1, unit="share",
+                      doc="own capacity and beds added at a review when crowded, x 2 x (keep_volume_weight - 0.5)",
+                      source="assumption; county beds grew about 4% a year 2015-2023 (NHC yearbooks)")
+    max_expansion: float = F(1.5, 1, 5, unit="ratio", doc="most its capacity and beds can grow over the start")
+
+
 class MedicalCommunity(Strict):
     """紧密型县域医共体: county hospital leads township centres and village clinics."""
 
@@ -190,6 +223,12 @@ class MedicalCommunity(Strict):
     shared_labs_quality: TierGains = Field(default_factory=lambda: TierGains(village=0.05, township=0.1),
                                            description="quality gain from shared labs and imaging")
     global_budget: GlobalBudget = Field(default_factory=GlobalBudget)
+    head: HeadHospital = Field(default_factory=HeadHospital)
+    formal_share: float = F(0.2, 0, 1, unit="share",
+                            doc="share of cases beyond capability at member facilities that get a referral slip "
+                                "(the community's chain issues slips routinely)",
+                            source="Pudong family-doctor up-referrals about 6-7 per 100 a year, 5-6 x the national "
+                                   "1.11 (Liu et al. 2021, BMC Primary Care; research/referrals_and_providers.md)")
 
     @model_validator(mode="after")
     def _budget_needs_community(self) -> "MedicalCommunity":

@@ -226,18 +226,20 @@ class Provider(mesa.Agent):
         m = self.model
         m.count(f"visits_{_TIERS[self.tier]}_{('resident', 'employee')[ep.patient.scheme]}")
         self.visits += 1
-        capability = m.capability[self.f] + (m.engine.keep_in_county if self.tier == COUNTY else 0.0)
+        capability = m.capability[self.f] + m.engine.fac.stretch[self.f]
         ok = self.random.random() < min(max(capability - ep.severity + 1.0, 0.0), 1.0)
         ok = ok and not (ep.inpatient and m.beds[self.f] <= 0)
         up = m.referral_up[self.f]
         refer = not ok and up >= 0
         if not ep.inpatient or refer:
             m.bill(ep, self.f, OUTPATIENT)
-        if refer:
-            m.count(f"referrals_up_{_TIERS[self.tier]}")
-            m.referral_pairs[(self.f, up)] = m.referral_pairs.get((self.f, up), 0) + 1
+        if refer:  # a referral slip, or told to go elsewhere (a self-referral, unreferred)
+            formal = self.random.random() < m.engine.fac.formal_share[self.f]
+            m.count(f"{'referrals_up' if formal else 'self_referrals'}_{_TIERS[self.tier]}")
+            if formal:
+                m.referral_pairs[(self.f, up)] = m.referral_pairs.get((self.f, up), 0) + 1
             ep.patient.learn(self.tier, m.referred_outcome)
-            ep.referred, ep.waited = True, 0
+            ep.referred, ep.waited = formal, 0
             m.providers[up].transfers.append(ep)  # seen at the next tier tomorrow
             return
         if ep.inpatient:
@@ -252,7 +254,7 @@ class Provider(mesa.Agent):
             p.next_followup = m.day + (m.long_rx_days if long_rx else m.followup_days)
             if self.tier <= TOWNSHIP:
                 p.last_followup = m.day
-            elif m.down.enabled and self.random.random() < m.down.chronic * m.engine.down_boost:
+            elif m.down.enabled and self.random.random() < m.down.chronic * m.engine.fac.down_boost[self.f]:
                 m.count("referrals_down_chronic")
                 p.trust[VILLAGE] += 0.5 * (1.0 - p.trust[VILLAGE])
 
@@ -421,7 +423,7 @@ class ReferenceModel(mesa.Model):
             tier = self.tier[f]
             if not self.down.enabled or rehab or tier < COUNTY:
                 continue
-            prob = (self.down.county if tier == COUNTY else self.down.tertiary) * self.engine.down_boost
+            prob = (self.down.county if tier == COUNTY else self.down.tertiary) * self.engine.fac.down_boost[f]
             if self.random.random() >= prob:
                 continue
             target = self.first_county if tier == TERTIARY else ep.patient.own_centre

@@ -1,13 +1,116 @@
-"""Hospitals: the county hospital (head of the medical community) and tertiary hospitals."""
+"""Hospitals that decide: the county hospital (head of the medical community) and tertiary hospitals.
+
+Each reviews on its own cycle (`review`, called through the model's AgentSets on every day;
+it acts only on its review days) and writes what it decides into the facility arrays
+(sim/engine/facilities.py) that the day's flow reads.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+
+from sim.county.world import COUNTY, TOWNSHIP
 from sim.engine.agents.facility import Facility
+from sim.engine.facilities import Facilities
+from sim.scenario.schema import Scenario
+
+
+def review_day(day: int, every: int) -> bool:
+    """A review falls on days every, 2 x every, ... after day 0."""
+    return day > 0 and day % every == 0
+
+
+def head_rules(fac: Facilities, p: Scenario, effort: float) -> None:
+    """The head county hospital's rules at a given effort (1: the global budget's own rules).
+
+    Under the budget it stretches `keep_in_county` x effort x 2w before referring out and
+    refers down (1 + `down_referral_boost` x effort x 2(1-w)) times as often, w its
+    `keep_volume_weight`; it seconds 2(1-w) x the experts_* gains to member grassroots.
+    """
+    mc, gb = p.medical_community, p.medical_community.global_budget
+    w = mc.head.keep_volume_weight
+    member = fac.world.fac_medical_community & mc.enabled
+    head = member & (fac.tier == COUNTY)
+    incentive = mc.enabled and gb.enabled
+    fac.stretch = np.where(head, min(gb.keep_in_county * effort * 2 * w, 1.0) if incentive else 0.0, 0.0)
+    fac.down_boost = np.where(head, 1.0 + (gb.down_referral_boost * effort * 2 * (1 - w) if incentive else 0.0), 1.0)
+    fac.secondment = np.where(member & (fac.tier < COUNTY), min(2 * (1 - w), mc.head.max_secondment), 1.0)
+
+
+def budget_effort(balance_share: float, response: float, most: float) -> float:
+    """How hard the head hospital works to save: 1 at a balanced budget, more in deficit, less in surplus."""
+    return float(np.clip(1.0 - response * balance_share, 0.0, most))
+
+
+def rehire(staff: float, share: float) -> float:
+    """Staff after replacing `share` of those lost."""
+    return staff + share * (1.0 - staff)
 
 
 class CountyHospital(Facility):
-    """A county-level hospital (县医院), head of the medical community."""
+    """A county-level hospital (县医院), head of the medical community.
+
+    Under a global budget (总额付费、结余留用) it reads the community's running balance and
+    sets how far it stretches before referring out and how much it refers down; its
+    `keep_volume_weight` says which it prefers, and whether it grows its own beds (keeping
+    volume) or seconds experts to the townships (sending it down).
+    """
+
+    effort = 1.0  # the last review's effort (1: the budget's own rules)
+
+    def review(self, day: int) -> None:
+        """Rehire lost staff; as head of a community, decide from the budget's running balance."""
+        p, fac, i = self.model.params, self.model.fac, self.index
+        mc = p.medical_community
+        if review_day(day, p.providers.capacity_expansion.review_days):
+            fac.staff[i] = rehire(fac.staff[i], p.providers.capacity_expansion.rehire)
+        if not (mc.enabled and self.model.world.fac_medical_community[i] and review_day(day, mc.head.review_days)):
+            return
+        head = mc.head
+        if mc.global_budget.enabled:
+            share = self.model.community.balance_share(day)
+            self.effort = budget_effort(share, head.budget_response, head.max_effort)
+            head_rules(fac, p, self.effort)
+        keep = 2.0 * (head.keep_volume_weight - 0.5)
+        if keep > 0 and fac.load[i] > p.providers.capacity_expansion.utilisation_threshold:
+            fac.expansion[i] = min(fac.expansion[i] * (1.0 + head.growth * keep), head.max_expansion)
 
 
 class TertiaryHospital(Facility):
-    """An out-of-county tertiary hospital (三级医院)."""
+    """An out-of-county tertiary hospital (三级医院).
+
+    Every `review_days` it looks at its demand and at its revenue per bed against other
+    tertiary hospitals; where both are high it adds clinics and beds (up to the cap), and
+    staffs part of them with senior doctors recruited from the county's hospitals and centres.
+    """
+
+    earned = 0.0           # revenue at the last review (agent units)
+    revenue_per_bed = 0.0  # over the last review period
+
+    def review(self, day: int) -> None:
+        """Expand where demand and revenue per bed are high; recruit from the county."""
+        ce = self.model.params.providers.capacity_expansion
+        if not (ce.enabled and review_day(day, ce.review_days)):
+            return
+        fac, i = self.model.fac, self.index
+        revenue = fac.revenue[i]
+        self.revenue_per_bed = max(revenue - self.earned if revenue >= self.earned else revenue, 0.0) / max(
+            fac.beds[i], 1)
+        self.earned = revenue
+        peers = self.model.agents_by_type[TertiaryHospital]
+        mean = float(np.mean(peers.get("revenue_per_bed")))
+        if fac.load[i] <= ce.utilisation_threshold or mean <= 0:
+            return
+        growth = ce.growth * min((self.revenue_per_bed / mean) ** ce.revenue_elasticity, 2.0)
+        before = fac.expansion[i]
+        fac.expansion[i] = min(before * (1.0 + growth), ce.max_multiplier)
+        self.recruit(fac.base_capacity[i] * (fac.expansion[i] - before) * ce.recruitment)
+
+    def recruit(self, capacity: float) -> None:
+        """Take senior staff worth `capacity` visits a day from in-county hospitals and centres,
+        in proportion to their size (their staff, so capacity and quality, fall)."""
+        fac, w = self.model.fac, self.model.world
+        lower = w.fac_in_county & (fac.tier >= TOWNSHIP) & (fac.tier <= COUNTY)
+        pool = fac.base_capacity[lower].sum()
+        if capacity > 0 and pool > 0:
+            fac.staff[lower] = np.maximum(fac.staff[lower] - capacity / pool, 0.2)

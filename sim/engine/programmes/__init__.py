@@ -8,7 +8,7 @@ Adding a lever means one module here (and one schema section), listed in the mod
 
 from sim.engine.programmes.base import Programme
 from sim.engine.programmes.community import MedicalCommunity
-from sim.engine.programmes.expansion import CapacityExpansion
+from sim.engine.programmes.expansion import ProviderReviews
 from sim.engine.programmes.signing import Signing
 
-__all__ = ["CapacityExpansion", "MedicalCommunity", "Programme", "Signing"]
+__all__ = ["ProviderReviews", "MedicalCommunity", "Programme", "Signing"]

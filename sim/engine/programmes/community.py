@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sim.engine.agents.hospitals import head_rules
 from sim.engine.facilities import Facilities
 from sim.engine.metrics import GROUP_SLICE, INDEX, Ledger
 from sim.engine.programmes.base import Programme
@@ -17,8 +18,9 @@ def budget_terms(p: Scenario) -> tuple:
 class MedicalCommunity(Programme):
     """Grassroots strengthened over a ramp; a global budget accrued daily and settled yearly.
 
-    While the budget is on, the county hospital keeps harder cases (`keep_in_county`, added
-    to its capability) and refers down more (`down_boost`, a multiplier).
+    What the county hospital does with the budget (stretch before referring out, refer down,
+    second experts, grow) it decides itself (sim/engine/agents/hospitals.py, `CountyHospital`)
+    from the running balance this programme keeps (`balance_share`).
     """
 
     def __init__(self, fac: Facilities, ledger: Ledger, n_residents: int, warmup: int):
@@ -29,10 +31,7 @@ class MedicalCommunity(Programme):
     def configure(self, params: Scenario) -> None:
         """Read the community's section and the budget's incentives."""
         self.params = params
-        gb = params.medical_community.global_budget
-        incentive = params.medical_community.enabled and gb.enabled
-        self.keep_in_county = gb.keep_in_county if incentive else 0.0
-        self.down_boost = 1.0 + (gb.down_referral_boost if incentive else 0.0)
+        head_rules(self.fac, params, effort=1.0)
 
     def on_change(self, old: Scenario, new: Scenario, day: int) -> None:
         """A community switched on starts its ramp; new budget terms close the open period."""
@@ -52,12 +51,19 @@ class MedicalCommunity(Programme):
 
     def strengthen_grassroots(self, day: int) -> None:
         """Experts sent down, telemedicine and shared labs, in proportion to the ramp's progress."""
-        mc = self.params.medical_community
-        if not mc.enabled:
-            return
-        ramp = mc.ramp_days
-        progress = 1.0 if ramp == 0 else min(1.0, max(day - self.start, 0) / ramp)
-        self.fac.strengthen(self.params, progress)
+        if self.params.medical_community.enabled:
+            self.fac.strengthen(self.params, self.progress(day))
+
+    def progress(self, day: int) -> float:
+        """How far the community's ramp has gone (0 .. 1)."""
+        ramp = self.params.medical_community.ramp_days
+        return 1.0 if ramp == 0 else min(1.0, max(day - self.start, 0) / ramp)
+
+    def balance_share(self, day: int, window: int = 90) -> float:
+        """(budget - claims) / budget over the last `window` days before `day` (0 without a budget)."""
+        rows = self.ledger.rows[max(day - window, -self.warmup) + self.warmup:day + self.warmup]
+        budget = rows[:, INDEX["budget"]].sum()
+        return float((budget - rows[:, INDEX["budget_claims"]].sum()) / budget) if budget > 0 else 0.0
 
     def settle_budget(self, day: int, force: bool = False) -> None:
         """Global budget: accrue it daily, settle yearly and at the end (`force`: settle now)."""
