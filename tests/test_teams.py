@@ -114,3 +114,16 @@ def test_a_followed_residents_journey_matches_their_accounts():
     assert seen > 20
     assert model.patient(ids[0]).journey == model.journey(ids[0])
     assert model.patient(ids[0]) in model.agents_by_type[Patient]
+
+
+def test_resident_panel_lists_the_followed_residents_episodes():
+    from sim.outputs import resident_panel
+
+    model = TierFlowModel(small_scenario(days=60), agents=False)
+    ids = resident_panel.ensure_followed(model)
+    assert ids and resident_panel.ensure_followed(model) == ids
+    model.run()
+    lines = {i: resident_panel.journey_lines(model, i) for i in ids}
+    assert all(len(lines[i]) == max(1, len(model.journey(i))) for i in ids)
+    assert any(line.startswith("Day ") for v in lines.values() for line in v)
+    assert f"Resident {ids[0]}" in resident_panel.describe(model, ids[0])
