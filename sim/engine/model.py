@@ -221,8 +221,9 @@ class TierFlowModel(mesa.Model):
         """Family-doctor teams sign their residents toward the day's signing goal, each as far
         as its panel allows (`FamilyDoctor.sign`)."""
         goal = self.signing.goal_rate(self.day)
-        if goal is not None:
+        if self.teams.needing(goal).any():
             self.agents_by_type[FamilyDoctor].do("sign", self.day, goal)
+            self.teams.settle(self.day, self.streams.get("signing", self.day))
 
     def discharge(self) -> None:
         """Discharge today's inpatients; some are referred down."""

@@ -49,6 +49,7 @@ class Teams:
         self.elasticity = 1.0
         self.priority: tuple | None = None
         self.served_count = int(people.served.sum())
+        self.requests = np.zeros(n_fac, np.int64)  # residents each team asks to sign today
 
     def configure(self, params: Scenario, scale: int) -> None:
         """Capacity from the team's members and panel per member (in agents of `scale` residents);
@@ -77,50 +78,81 @@ class Teams:
         self.order = member[np.lexsort((-keys, self.team_of[member]))]
         self.cursor = np.zeros(len(self.pop), np.int64)  # before it, everyone on the team is signed
 
-    def sign(self, team: int, goal_rate: float, day: int, rng: np.random.Generator) -> int:
-        """Sign team `team`'s next residents toward `goal_rate` of its catchment, within its limit."""
-        need = min(int(self.limit[team]), round(goal_rate * self.pop[team])) - int(self.panel[team])
+    def needing(self, goal_rate: float | None) -> np.ndarray:
+        """Teams (by facility) below `goal_rate` of their catchment and below their limit."""
+        if goal_rate is None:
+            return np.zeros(len(self.pop), dtype=bool)
+        return np.minimum(self.limit, np.rint(goal_rate * self.pop)) > self.panel
+
+    def sign(self, team: int, goal_rate: float) -> int:
+        """Team `team` asks to sign its next residents toward `goal_rate` of its catchment, within
+        its limit; the day's requests are carried out together by `settle`. Returns how many."""
+        need = min(int(self.limit[team]), round(goal_rate * int(self.pop[team]))) - int(self.panel[team])
         if need <= 0:
             return 0
-        picked = self._next_unsigned(team, need)
-        if len(picked) == 0:
-            return 0
+        self.requests[team] = need
+        return need
+
+    def settle(self, day: int, rng: np.random.Generator) -> None:
+        """Sign what the teams asked for today, update delivery and who is served; newly signed
+        chronic patients the teams serve come into their care (a first follow-up within a month)."""
+        teams = np.flatnonzero(self.requests)
+        if len(teams) == 0:
+            return
+        picked = self._next_unsigned(teams, self.requests[teams])
+        self.requests[teams] = 0
         ppl = self.people
         ppl.signed[picked] = True
-        self.panel[team] += len(picked)
+        self.panel += np.bincount(self.team_of[picked], minlength=len(self.panel))
         self.residents.signed_count += len(picked)
-        self._deliver(team, picked)
-        # Signing brings untreated chronic patients into the team's care, if it serves them.
+        self._deliver(picked)
         newly = picked[ppl.chronic[picked] & ~ppl.in_care[picked] & ppl.served[picked]]
         ppl.in_care[newly] = True
         self.onset.schedule(newly, day + 1 + rng.integers(0, 30, len(newly)))
-        return len(picked)
 
-    def _next_unsigned(self, team: int, need: int) -> np.ndarray:
-        """The next `need` unsigned residents in the team's order (fewer if it runs out)."""
-        signed, start, end = self.people.signed, self.begin[team] + self.cursor[team], self.end[team]
-        out: list[np.ndarray] = []
-        got = 0
-        while got < need and start < end:
-            chunk = self.order[start:min(end, start + max(2 * (need - got), 64))]
-            free = np.flatnonzero(~signed[chunk])[: need - got]
-            out.append(chunk[free])
-            got += len(free)
-            start = start + (int(free[-1]) + 1 if got >= need else len(chunk))
-        self.cursor[team] = start - self.begin[team]
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
+    def _ranges(self, teams: np.ndarray, start: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions start..start+width of each team's order, all teams in one array, and the
+        segment (index into `teams`) of each."""
+        seg = np.repeat(np.arange(len(teams)), width)
+        first = np.cumsum(width) - width
+        return np.repeat(start - first, width) + np.arange(int(width.sum())), seg
 
-    def _deliver(self, team: int, picked: np.ndarray) -> None:
-        """Update the team's delivery rate and who of its panel is served."""
+    def _next_unsigned(self, teams: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """The next `need` unsigned residents in each team's order (fewer if a team runs out)."""
+        signed = self.people.signed
+        start = self.begin[teams] + self.cursor[teams]
+        width = np.minimum(np.maximum(2 * need, 64), self.end[teams] - start)
+        pos, seg = self._ranges(teams, start, width)
+        who = self.order[pos]
+        free = ~signed[who]
+        before = np.concatenate(([0], np.cumsum(free)))
+        rank = before[1:] - np.repeat(before[np.cumsum(width) - width], width)  # 1-based among the free
+        take = free & (rank <= need[seg])
+        got = np.bincount(seg[take], minlength=len(teams))
+        end_pos = start + width  # cursor after the window ...
+        last = np.flatnonzero(take)
+        last = last[np.r_[seg[last][1:] != seg[last][:-1], True]] if len(last) else last
+        done = got >= need
+        end_pos[seg[last][done[seg[last]]]] = pos[last][done[seg[last]]] + 1  # ... or after the last taken
+        self.cursor[teams] = end_pos - self.begin[teams]
+        out = [who[take]]
+        for k in np.flatnonzero(~done & (end_pos < self.end[teams])):  # a window too short: rare
+            out.append(self._next_unsigned(teams[k:k + 1], need[k:k + 1] - got[k:k + 1]))
+        return np.concatenate(out) if len(out) > 1 else out[0]
+
+    def _deliver(self, picked: np.ndarray) -> None:
+        """Update the teams' delivery rates and who of their panels is served."""
         ppl = self.people
-        old = self.delivery[team]
-        new = float(delivery_rate(self.capacity[team:team + 1], self.panel[team:team + 1].astype(float),
-                                  self.elasticity)[0])
-        self.delivery[team] = new
-        rows = picked if new == old else self.order[self.begin[team]:self.end[team]]
-        before = int(ppl.served[rows].sum())
-        ppl.served[rows] = ppl.signed[rows] & (self.serve_draw[rows] < new)
-        self.served_count += int(ppl.served[rows].sum()) - before
+        old, self.delivery = self.delivery, delivery_rate(self.capacity, self.panel.astype(float), self.elasticity)
+        changed = np.flatnonzero(old != self.delivery)
+        rows = picked[~np.isin(self.team_of[picked], changed)]
+        if len(changed):
+            span, _ = self._ranges(changed, self.begin[changed], self.pop[changed])
+            rows = np.concatenate([rows, self.order[span]])
+        before = int(np.count_nonzero(ppl.served[rows]))
+        now = ppl.signed[rows] & (self.serve_draw[rows] < self.delivery[self.team_of[rows]])
+        ppl.served[rows] = now
+        self.served_count += int(np.count_nonzero(now)) - before
 
     @property
     def service_rate(self) -> float:

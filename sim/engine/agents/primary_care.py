@@ -11,12 +11,13 @@ class FamilyDoctor(Facility):
     (state in `model.teams`, sim/engine/teams.py)."""
 
     def sign(self, day: int, goal_rate: float | None = None) -> int:
-        """Sign residents toward `goal_rate` (default: the signing programme's goal for `day`)."""
+        """Ask to sign residents toward `goal_rate` (default: the programme's goal for `day`); the model
+        carries out the day's requests of all teams together (`Teams.settle`)."""
         if goal_rate is None:
             goal_rate = self.model.signing.goal_rate(day)
             if goal_rate is None:
                 return 0
-        return self.model.teams.sign(self.index, goal_rate, day, self.model.streams.get("signing", day))
+        return self.model.teams.sign(self.index, goal_rate)
 
     @property
     def panel(self) -> int:
