@@ -34,7 +34,7 @@ class Teams:
                  rng: np.random.Generator):
         self.people, self.residents, self.onset = people, residents, onset
         n_fac = world.n_facilities
-        team = world.own_village_clinic[people.settlement.astype(np.int64)].astype(np.int64)
+        team = world.own_village_clinic[people.settlement.astype(np.int64)].astype(np.int32)
         self.team_of = team  # the facility index of each resident's team, -1 none
         self.signing_draw = rng.random(people.n).astype(np.float32) + np.float32(1e-7)
         self.serve_draw = rng.random(people.n).astype(np.float32)
@@ -75,7 +75,7 @@ class Teams:
         ppl = self.people
         member = np.flatnonzero(self.team_of >= 0)
         keys = np.log(self.signing_draw[member]) / signing_weights(params, ppl.band[member], ppl.chronic[member])
-        self.order = member[np.lexsort((-keys, self.team_of[member]))]
+        self.order = member[np.lexsort((-keys, self.team_of[member]))].astype(np.int32)
         self.cursor = np.zeros(len(self.pop), np.int64)  # before it, everyone on the team is signed
 
     def needing(self, goal_rate: float | None) -> np.ndarray:
