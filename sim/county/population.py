@@ -41,6 +41,11 @@ class Population:
     reimbursed_setting: np.ndarray  # (n, 2) float32 the same summed over tiers (for the annual caps)
     last_followup: np.ndarray    # int32 day of the last grassroots chronic follow-up
     ooc_inpatient_fund: np.ndarray  # float32 fund spending on this person's out-of-county admissions
+    served: np.ndarray | None = None  # bool: signed and actually served by the team (履约); default: signed
+
+    def __post_init__(self) -> None:
+        if self.served is None:
+            self.served = self.signed.copy()
 
     @property
     def n(self) -> int:

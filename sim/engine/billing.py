@@ -166,7 +166,7 @@ class Billing:
             tier = self.fac.tier[f]
             inpatient = st == INPATIENT
             sch = ppl.scheme[p]
-            row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.signed[p]) * 4 + tier
+            row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.served[p]) * 4 + tier  # served: 履约
             rate = terms["rate"][row * 4 + self.world.fac_in_county[f] * 2 + e.referred]
             amount, fee = terms["amount"][row], terms["fee"][row]
             paid, used = self.quote(p, tier, st, row, rate, wv)

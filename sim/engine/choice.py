@@ -87,7 +87,7 @@ class Choice:
         p = eps.person
         s = ppl.settlement[p]
         tier = by_option(self.option_tier_major, s)
-        signed, sch = ppl.signed[p], ppl.scheme[p]
+        signed, sch = ppl.served[p], ppl.scheme[p]  # the own team pulls only if it serves them
         sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
         fixed = by_option(self.fixed_utility, self.patient_row(s, sev, sch, eps.inpatient, signed))
         bill_row = episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed) * len(self.options) + s

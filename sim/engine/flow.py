@@ -102,7 +102,7 @@ class Flow:
         """Episodes that use a family doctor's reserved slot or bed (a signed resident, referred)."""
         if not self.params.signing.benefits.priority_referral:
             return np.zeros(len(eps), dtype=bool)
-        return eps.referred & self.people.signed[eps.person]
+        return eps.referred & self.people.served[eps.person]  # only if the team delivers (履约)
 
     def examine(self, eps: Batch, day: int, rng: np.random.Generator) -> tuple[Batch, Batch]:
         """Count and bill the visit; send on cases beyond the facility, keep the rest.
@@ -144,7 +144,7 @@ class Flow:
         if len(fu) == 0:
             return
         fu_tier = fac.tier[fu.facility]
-        long_rx = ppl.signed[fu.person] & (fu_tier <= TOWNSHIP)  # see Billing.supply_days
+        long_rx = ppl.served[fu.person] & (fu_tier <= TOWNSHIP)  # see Billing.supply_days
         self.onset.schedule(fu.person[long_rx], day + self.params.signing.benefits.long_prescription_days)
         self.onset.schedule(fu.person[~long_rx], day + self.params.behaviour.chronic_followup_days)
         grassroots = fu.person[fu_tier <= TOWNSHIP]

@@ -102,6 +102,8 @@ REGISTRY: tuple[Indicator, ...] = (
        "int", -1, total=True, dims=(OUTCOMES,)),
     _i("chronic_management_rate", "Chronic disease management rate", "慢性病患者规范管理率", "share", "pct", +1, H),
     _i("signing_rate", "Family-doctor signing rate", "家庭医生签约率", "share", "pct", +1, H),
+    _i("service_delivery_rate", "Family-doctor service delivery rate (signed residents actually served)",
+       "家庭医生签约服务履约率", "share", "pct", +1),
     _i("visits_by_tier", "Visits, by tier", "各级机构诊疗人次", "visits", "int", 0, total=True, dims=(TIERS,)),
     _i("visits_by_tier_scheme", "Visits, by tier and insurance scheme", "各级机构诊疗人次（按医保类型）", "visits",
        "int", 0, total=True, dims=(TIERS, SCHEMES)),

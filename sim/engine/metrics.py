@@ -49,7 +49,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 SCALARS_SCALED = ("premiums", "settlement", "queue_outpatient", "queue_admission", "followups_grassroots",
                   "budget", "budget_claims")
-STATES = ("signing_rate", "chronic_managed_rate") + tuple(f"trust_{t}" for t in TIERS)
+STATES = ("signing_rate", "chronic_managed_rate") + tuple(f"trust_{t}" for t in TIERS) + ("service_delivery_rate",)
 
 
 def _group_columns(name: str, dims: tuple[tuple[str, ...], ...]) -> list[str]:
@@ -251,6 +251,7 @@ def _equity_and_care(daily, g, persons: PersonTotals, end: int, year: float) -> 
         "forgone_by_severity": {k: float(forgone[i] + reneged[i]) for i, k in enumerate(OUTCOMES)},
         "chronic_management_rate": last("chronic_managed_rate"),
         "signing_rate": last("signing_rate"),
+        "service_delivery_rate": last("service_delivery_rate"),
         "oop_per_capita_by_income_quintile": [float(x) for x in oop_by_q],
     }
 

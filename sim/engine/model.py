@@ -19,22 +19,25 @@ from contextlib import contextmanager
 
 import mesa
 import numpy as np
+from mesa.discrete_space import Network
 
 from sim.county import population as population_mod
 from sim.county.build import build_world
 from sim.county.world import World
-from sim.engine.agents import FACILITY_CLASSES, Patient
+from sim.engine.agents import FACILITY_CLASSES, FamilyDoctor, Patient
 from sim.engine.behaviour import ChoiceCoefficients
 from sim.engine.billing import Billing, price_tables
 from sim.engine.choice import Choice
 from sim.engine.facilities import Facilities
 from sim.engine.flow import Flow
 from sim.engine.insurance import Rules
+from sim.engine.journeys import Journeys
 from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, group, summarise
 from sim.engine.onset import Onset
 from sim.engine.programmes import MedicalCommunity, ProviderReviews, Programme, Signing
 from sim.engine.residents import Residents
 from sim.engine.streams import Streams
+from sim.engine.teams import Teams
 from sim.scenario.schema import TIERS, Scenario, Timeline
 
 TRUST_COLUMNS = [INDEX[f"trust_{t}"] for t in TIERS]
@@ -83,10 +86,14 @@ class TierFlowModel(mesa.Model):
         self.flow = Flow(self.people, self.residents, self.fac, self.world, self.ledger, self.onset, self.billing)
         self.community = MedicalCommunity(self.fac, self.ledger, self.people.n, self.warmup)
         self.programmes: list[Programme] = [  # in the order they act each day
-            Signing(self.people, self.residents, self.onset, self.streams),
+            Signing(self.residents),
             self.community,
             ProviderReviews(self.fac, self.agents_by_type),  # hospitals and centres decide (agents/)
         ]
+        self.signing = self.programmes[0]
+        self.teams = Teams(self.people, self.world, self.residents, self.onset, self.streams.get("teams"))
+        self.network = Network(self.world.graph, layout=None, random=self.random)  # cells: graph nodes
+        self.journeys = Journeys(self.people, self.world)
         self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
         self.snapshot_days: set[int] = set(self.changes)
         self._configure(params)
@@ -97,6 +104,7 @@ class TierFlowModel(mesa.Model):
             self.apply_policy_changes,   # dated changes in the scenario take effect
             self.new_insurance_year,     # deductibles and caps reset each 365 days
             self.run_programmes,         # signing, the medical community's gains, tertiary expansion
+            self.teams_act,              # family-doctor teams sign toward the signing target
             self.discharge,              # beds free up; some go down to a lower tier
             self.fall_ill,               # acute onsets and chronic follow-ups due
             self.seek_care,              # forgo care or choose a facility
@@ -108,8 +116,8 @@ class TierFlowModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
 
     def _create_agents(self, patients: bool = True) -> None:
-        """One `Patient` per resident agent (unless `patients` is false) and one agent per facility
-        (always: hospitals and centres decide, sim/engine/programmes/expansion.py).
+        """One agent per facility on its graph node's cell (always: providers decide, see
+        sim/engine/programmes/), and (if `patients`) one `Patient` per resident agent.
 
         Cyclic garbage collection is paused meanwhile: it would scan the growing crowd of new
         agents again and again and find nothing to free (about 12% of a million agents' time).
@@ -127,6 +135,7 @@ class TierFlowModel(mesa.Model):
         self.daily_premiums = float(self.residents.enrolled @ self.rules.premium) / 365.0
         self.coef = ChoiceCoefficients.from_scenario(params)
         self.fac.configure(params)
+        self.teams.configure(params, params.scale)
         self.onset.configure(params)
         for programme in self.programmes:
             programme.configure(params)
@@ -173,6 +182,7 @@ class TierFlowModel(mesa.Model):
         self.fac.revenue[:] = 0
         self.fac.visits[:] = 0
         self.fac.admissions[:] = 0
+        self.journeys.reset_accounts()
 
     def take_snapshot(self) -> None:
         """Keep per-person totals at the start of a period, for that period's indicators."""
@@ -207,6 +217,14 @@ class TierFlowModel(mesa.Model):
         for programme in self.programmes:
             programme.step(self.day)
 
+    def teams_act(self) -> None:
+        """Family-doctor teams sign their residents toward the day's signing goal, each as far
+        as its panel allows (`FamilyDoctor.sign`)."""
+        goal = self.signing.goal_rate(self.day)
+        if self.teams.needing(goal).any():
+            self.agents_by_type[FamilyDoctor].do("sign", self.day, goal)
+            self.teams.settle(self.day, self.streams.get("signing", self.day))
+
     def discharge(self) -> None:
         """Discharge today's inpatients; some are referred down."""
         self.flow.discharge(self.day, self.streams.get("discharge", self.day))
@@ -221,10 +239,16 @@ class TierFlowModel(mesa.Model):
     def seek_care(self) -> None:
         """Each new episode: forgo care, or choose where to go."""
         self.arrivals = self.choice.seek(self.todays_episodes, self.day, self.streams.get("choice", self.day))
+        if self.journeys.active:
+            self.journeys.onsets(self.day, self.todays_episodes, self.arrivals)
 
     def treat(self) -> None:
         """Facilities see, refer, admit or queue today's patients; the day's contacts are billed."""
+        if self.journeys.active:
+            self.journeys.start_day()
         self.flow.treat(self.arrivals, self.day, self.streams.get("care", self.day))
+        if self.journeys.active:
+            self.journeys.after_care(self.day, self.flow.queue, self.flow.transfers, self.flow.ward)
 
     def finish_programmes(self) -> None:
         """Each policy programme's step after care."""
@@ -243,8 +267,29 @@ class TierFlowModel(mesa.Model):
         led.set("queue_admission", float((queue.stage == 1).sum()), scaled=True)
         led.set("signing_rate", res.signing_rate)
         led.set("chronic_managed_rate", res.managed_rate(self.day))
+        led.set("service_delivery_rate", self.teams.service_rate)
         led.row[TRUST_COLUMNS] = res.trust_sum / max(ppl.n, 1)
         led.day = min(led.day + 1, len(led.rows) - 1)
+
+    # ------------------------------------------------------------ residents
+
+    def patient(self, i: int) -> Patient:
+        """Resident `i`'s `Patient` agent (a detached view of the same row when built without agents)."""
+        agent = self._patients().get(int(i))
+        return agent if agent is not None else Patient.view(self, int(i))
+
+    def _patients(self) -> dict[int, Patient]:
+        if not hasattr(self, "_patient_index"):
+            self._patient_index = {a.index: a for a in self.agents_by_type.get(Patient, [])}
+        return self._patient_index
+
+    def follow(self, ids) -> None:
+        """Record the episodes of residents `ids` from now on (see `journey`)."""
+        self.journeys.follow(ids)
+
+    def journey(self, i: int) -> list[dict]:
+        """Resident `i`'s recorded episodes since day 0 (or since followed), as dicts."""
+        return self.journeys.journey(i)
 
     # ---------------------------------------------------------------- results
 

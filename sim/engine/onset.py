@@ -84,7 +84,7 @@ class Onset:
         ppl = self.people
         chronic = ppl.chronic[acute]
         unmanaged = chronic & (ppl.last_followup[acute] < day - MANAGED_WINDOW)
-        kind = (ppl.band[acute] >= min(OLDER_BANDS)) * 4 + unmanaged * 2 + (chronic & ppl.signed[acute])
+        kind = (ppl.band[acute] >= min(OLDER_BANDS)) * 4 + unmanaged * 2 + (chronic & ppl.served[acute])
         u = rng.random((2, len(acute)))
         severity = severity_from_cutoffs(u[0], self.cutoffs[:, kind])
         inpatient = needs_admission(u[1], severity, self.inpatient_probability)

@@ -37,6 +37,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 from sim.engine.metrics import group  # noqa: E402
 from sim.engine.model import TierFlowModel  # noqa: E402
 from sim.outputs.plots.flows import draw_flow, draw_network, flow_facts  # noqa: E402
+from sim.outputs import resident_panel  # noqa: E402
 from sim.outputs.plots.style import TIER_COLOURS, resolve_lang, rolling, tier_label, tier_visits  # noqa: E402
 from sim.scenario.fields import parameter  # noqa: E402
 from sim.scenario.loader import ScenarioError, load  # noqa: E402
@@ -315,7 +316,7 @@ def _components():
         return View
 
     return [(Levers, 0), (plot(shares_figure, "shares"), 0), (plot(flow_figure, "flow"), 0),
-            (plot(network_figure, "network"), 0)]
+            (plot(network_figure, "network"), 0)] + resident_panel.components()
 
 
 def make_page():

@@ -150,6 +150,28 @@ class SigningBenefits(Strict):
                                       source="Jing 2021: signing lowers admissions")
 
 
+class SigningTeam(Strict):
+    """The family-doctor team (家庭医生团队) of each village clinic: who can serve how many."""
+
+    members: int = F(3, 1, 20, unit="members/team",
+                     doc="team members (a GP or village doctor, a nurse, a public-health worker)",
+                     source="national guidance: GP + nurse + public-health staff; Wuhan 2018: 1,398 teams, "
+                            "5,714 members, about 4.1 per team (张霄艳 et al. 2022)")
+    panel_per_member: float = F(700.0, 1, 10_000, unit="residents/member",
+                                doc="signed residents one member can serve (the team's panel is members x this)",
+                                source="Shanghai 2013 norm: 800 families, 2,000-5,000 residents per family "
+                                       "doctor (China Daily 2013-01-24); Guangdong 2020: median 1,400 signed "
+                                       "residents per team, 2,000 the line studied as overload")
+    delivery_elasticity: float = F(1.0, 0, 5, unit="exponent",
+                                   doc="how hard an over-full panel cuts the contracted services: delivery "
+                                       "(履约) = min(1, capacity / panel) ** this; 0: signing is service",
+                                   source="illustrative; 签约率虚高, 只签不约 (宋宝香 & 杨玲 2023)")
+    sign_beyond_capacity: float = F(1.0, 1, 5, unit="x capacity",
+                                    doc="how far a team pressed by the signing target signs beyond what it can "
+                                        "serve (1: never; 2: up to twice its capacity, paper signing)",
+                                    source="illustrative; 签约无感 (seed article 000)")
+
+
 class Signing(Strict):
     """Family-doctor signing (家庭医生签约)."""
 
@@ -160,6 +182,7 @@ class Signing(Strict):
     ramp_days: int = F(0, 0, 3650, unit="days", doc="days to move from the current to the target rate")
     priority: SigningPriority = Field(default_factory=SigningPriority)
     benefits: SigningBenefits = Field(default_factory=SigningBenefits)
+    team: SigningTeam = Field(default_factory=SigningTeam)
 
 
 # --------------------------------------------------------- county medical community

@@ -28,7 +28,7 @@ from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
 from sim.scenario.field_info import F, bounds  # noqa: F401  (re-exported)
 from sim.scenario.policy_sections import (  # noqa: F401  (re-exported)
     DownwardReferral, GlobalBudget, Insurance, MedicalCommunity, Referral, Scheme, SettingRules, Signing,
-    SigningBenefits, SigningPriority, TierGains, TierRule, _employee, _resident, _rules)
+    SigningBenefits, SigningPriority, SigningTeam, TierGains, TierRule, _employee, _resident, _rules)
 
 # ------------------------------------------------------------------------ scenario
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import mesa
+from mesa.discrete_space import FixedAgent
 
 from sim.scenario.schema import TIERS
 
 
-class Facility(mesa.Agent):
-    """A care provider; subclasses name the tier."""
+class Facility(FixedAgent):
+    """A care provider, fixed on its node's cell of `model.network`; subclasses name the tier."""
 
     def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
         self.node = model.world.fac_id[index]  # its node in model.world.graph
+        self.cell = model.network[self.node]
 
     @property
     def name(self) -> str:

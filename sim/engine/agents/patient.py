@@ -14,6 +14,28 @@ class Patient(mesa.Agent):
         super().__init__(model)
         self.index = index
 
+    @classmethod
+    def view(cls, model: mesa.Model, index: int) -> "Patient":
+        """The same view without registering an agent (models built with `agents=False`)."""
+        view = cls.__new__(cls)
+        view.model, view.index, view.unique_id = model, index, None
+        return view
+
+    @property
+    def cell(self):
+        """The Network cell of the home settlement's node (residents are not registered in cells)."""
+        return self.model.network[self.model.world.set_id[int(self.model.people.settlement[self.index])]]
+
+    @property
+    def served(self) -> bool:
+        """Signed and actually served by the family-doctor team (履约)."""
+        return bool(self.model.people.served[self.index])
+
+    @property
+    def journey(self) -> list[dict]:
+        """Recorded episodes (only once followed, see `TierFlowModel.follow`)."""
+        return self.model.journey(self.index)
+
     @property
     def age(self) -> int:
         """Age in years."""
