@@ -26,7 +26,6 @@ def county_resident_visits(model: TierFlowModel) -> float:
     return float(model.ledger.group("visits")[2, 0])
 
 
-@pytest.mark.slow
 def test_xinxiang_rule_reaches_a_grade_3_county_hospital_only():
     """三级 outpatient pooling off: a 三级 county hospital loses resident outpatients (about 3% in
     this county: chronic follow-ups and the outpatient cap blunt it), a 二级 one gains a few."""
@@ -77,7 +76,6 @@ def admissions_at(model: TierFlowModel, f: int) -> float:
     return float(model.facility_table()["admissions"][f])
 
 
-@pytest.mark.slow
 def test_registration_rules_keep_admissions_in_the_pooling_area():
     """No pooled money for unregistered 异地 care: the provincial hospital admits fewer, the prefecture's more."""
     strict = {"insurance__out_of_area__province__registration_required": True,
@@ -92,7 +90,6 @@ def test_registration_rules_keep_admissions_in_the_pooling_area():
     assert provincial_loss > 0 and city_gain > 0
 
 
-@pytest.mark.slow
 def test_travel_and_lodging_costs_lower_out_of_county_use():
     free = {"behaviour__indirect_costs__travel_per_hour": 0.0, "behaviour__indirect_costs__lodging_per_night": 0.0,
             "behaviour__indirect_costs__companion_income_share": 0.0}
