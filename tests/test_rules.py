@@ -38,26 +38,29 @@ def _rules(**sets) -> Rules:
     return Rules.from_scenario(with_overrides(Scenario(), dotted(sets), where="_rules"))
 
 
-@given(tier=st.integers(0, 3), scheme=st.integers(0, 1), in_county=st.booleans(), referred=st.booleans(),
-       signed=st.booleans(), chronic=st.booleans(), setting=st.integers(0, 1))
-def test_effective_rate_is_a_share_and_pooling_off_is_zero(tier, scheme, in_county, referred, signed, chronic, setting):
+@given(tier=st.integers(0, 3), grade=st.integers(0, 3), scheme=st.integers(0, 1), place=st.integers(0, 3),
+       referred=st.booleans(), signed=st.booleans(), chronic=st.booleans(), setting=st.integers(0, 1))
+def test_effective_rate_is_a_share_and_pooling_off_is_zero(tier, grade, scheme, place, referred, signed, chronic,
+                                                           setting):
     a = lambda v: np.array([v])  # noqa: E731
     rules = _rules()
-    rate = effective_rate(rules, a(scheme), setting, a(tier), a(in_county), a(referred), a(signed), a(chronic))
+    rate = effective_rate(rules, a(scheme), setting, a(tier), a(grade), a(place), a(referred), a(signed), a(chronic))
     assert 0.0 <= rate[0] <= 1.0
     off = _rules(insurance__resident__outpatient__tertiary__pooled=False)
-    r = effective_rate(off, a(0), 0, a(3), a(in_county), a(referred), a(signed), a(chronic))
+    # Pooling off at 三级 reaches any facility of that grade, whatever its tier.
+    r = effective_rate(off, a(0), 0, a(tier), a(3), a(place), a(referred), a(signed), a(chronic))
     assert r[0] == 0.0
 
 
 def test_unreferred_out_of_county_care_is_reimbursed_less():
     a = lambda v: np.array([v])  # noqa: E731
     rules = _rules()
-    referred = effective_rate(rules, a(0), 1, a(3), a(False), a(True), a(False), a(False))
-    unreferred = effective_rate(rules, a(0), 1, a(3), a(False), a(False), a(False), a(False))
-    assert unreferred[0] < referred[0]
+    for place in (1, 2, 3):
+        referred = effective_rate(rules, a(0), 1, a(3), a(3), a(place), a(True), a(False), a(False))
+        unreferred = effective_rate(rules, a(0), 1, a(3), a(3), a(place), a(False), a(False), a(False))
+        assert unreferred[0] < referred[0]
     required = _rules(referral__required_for_out_of_county=True)
-    assert effective_rate(required, a(0), 1, a(3), a(False), a(False), a(False), a(False))[0] == 0.0
+    assert effective_rate(required, a(0), 1, a(3), a(3), a(1), a(False), a(False), a(False))[0] == 0.0
 
 
 @given(u=arrays(np.float64, 50, elements=st.floats(0, 0.999999)), odds=st.floats(0.1, 10))

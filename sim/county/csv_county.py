@@ -24,6 +24,13 @@ facilities.csv, one row per facility:
     capability (optional)        0-3, the highest severity treated; blank: providers.capability
     medical_community (optional) true/false; blank: true except for tertiary hospitals
     township (optional)          the township a village clinic or township centre serves
+    grade (optional)             hospital grade: ungraded | grade_1 | grade_2 | grade_3 (or
+                                 未定级 | 一级 | 二级 | 三级); blank: by tier (village ungraded,
+                                 township grade_1, county grade_2, tertiary grade_3).
+                                 Insurance terms follow the grade
+    place (optional)             county | pooling_area | province | out_of_province: where it is
+                                 for the insurance fund; blank: county inside the county,
+                                 pooling_area outside it (province and out_of_province are 异地)
 A county hospital is inside the county, a tertiary hospital outside it. The first county
 hospital is the county seat and leads the medical community. A township centre without a
 township value is a township of its own (named by its id); a village clinic without one
@@ -84,7 +91,7 @@ from sim.scenario.county_files import KINDS, County, read_county
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE, World, assemble
 from sim.county.routing import distance_of
 from sim.scenario.problems import Problem, ScenarioError
-from sim.scenario.schema import TIERS
+from sim.scenario.schema import GRADES, PLACES, TIERS
 from sim.scenario.schema import World as WorldSpec
 
 __all__ = ["KINDS", "County", "read_county", "load_world", "build", "default_edges",
@@ -116,7 +123,17 @@ def build(county: County, spec: WorldSpec) -> World:
                     spec, tertiary_km=dist(county.fac_xy[tier == TERTIARY], seat), travel=county.travel,
                     referral_edges=edges, set_share_60_plus=county.set_share_60_plus,
                     set_share_employee=county.set_share_employee, coordinates=county.coordinates,
-                    supplied=supplied, township_names=names)
+                    supplied=supplied, township_names=names, labels=labels(county))
+
+
+def labels(county: County) -> dict[str, dict]:
+    """Grade and place of the facilities whose rows give them (node attributes; the rest default)."""
+    out: dict[str, dict] = {}
+    for fid, grade, place in zip(county.fac_id, county.fac_grade, county.fac_place):
+        attrs = {k: v for k, v in (("grade", grade), ("place", place)) if v}
+        if attrs:
+            out[fid] = attrs
+    return out
 
 
 def townships(county: County, dist) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -212,12 +229,13 @@ def write_world_csv(world: World, folder: str | Path, share_60_plus: float | Non
     paths = {name: folder / f"{name}.csv" for name in ("facilities", "settlements", "travel_times", "referral_edges")}
     _write(paths["facilities"],
            ["id", "name", "tier", *xy, "outpatient_capacity_per_day", "beds", "quality", "capability",
-            "medical_community", "township"],
+            "medical_community", "township", "grade", "place"],
            ([world.fac_id[f], world.fac_name[f], TIERS[world.fac_tier[f]], float(world.fac_xy[f, 0]),
              float(world.fac_xy[f, 1]), column(world.fac_capacity, f), column(world.fac_beds, f),
              column(world.fac_quality, f), column(world.fac_capability, f),
              bool(world.fac_medical_community[f]),
-             town(int(world.fac_township[f])) if world.fac_tier[f] in (VILLAGE, TOWNSHIP) else None]
+             town(int(world.fac_township[f])) if world.fac_tier[f] in (VILLAGE, TOWNSHIP) else None,
+             GRADES[world.fac_grade[f]], PLACES[world.fac_place[f]]]
             for f in range(world.n_facilities)))
     employee = world.set_share_employee
     _write(paths["settlements"],

@@ -36,8 +36,8 @@ class Population:
     in_care: np.ndarray       # bool: chronic patient under regular treatment (has follow-ups)
     trust: np.ndarray         # (n, 4) float32 perceived quality of each tier (0-1 scale)
     oop: np.ndarray           # float32 out-of-pocket spending since day 0 (yuan)
-    deductible_paid: np.ndarray  # (n, 4) float32 outpatient deductible met this year, per tier
-    reimbursed: np.ndarray       # (n, 2, 4) float32 pooled reimbursement this year, per setting and tier
+    deductible_paid: np.ndarray  # (n, 4) float32 outpatient deductible met this year, per hospital grade
+    reimbursed: np.ndarray       # (n, 2, 4) float32 pooled reimbursement this year, per setting and grade
     reimbursed_setting: np.ndarray  # (n, 2) float32 the same summed over tiers (for the annual caps)
     last_followup: np.ndarray    # int32 day of the last grassroots chronic follow-up
     ooc_inpatient_fund: np.ndarray  # float32 fund spending on this person's out-of-county admissions
@@ -105,17 +105,14 @@ def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Po
 
     # Employee insurance covers working adults and their retirees (18+).
     adult = age >= 18
-    if world.set_share_employee is None:
-        p_emp = np.full(n, pop_spec.employee_share)
-    else:  # NaN: not given for that settlement
-        share_emp = np.asarray(world.set_share_employee, dtype=np.float64)
-        p_emp = np.where(np.isnan(share_emp), pop_spec.employee_share, share_emp)[home]
+    p_emp = employee_shares(world, per_settlement, pop_spec)[home]
     p_emp = np.where(adult, np.minimum(p_emp / max(adult.mean(), 1e-9), 1.0), 0.0)
     scheme = (rng.random(n) < p_emp).astype(np.uint8)
 
     inc = pop_spec.income
     income = inc.median * rng.lognormal(0.0, inc.sigma, n)
     income[scheme == EMPLOYEE] *= inc.employee_ratio
+    income = seat_incomes(income, world.set_township[home] == 0, pop_spec.seat_income_ratio)
     ht_p = np.array([getattr(pop_spec.hypertension, b) for b in AGE_BANDS])[band]
     dm_p = np.array([getattr(pop_spec.diabetes, b) for b in AGE_BANDS])[band]
     hypertension = rng.random(n) < ht_p
@@ -133,6 +130,35 @@ def synthesise(scenario: Scenario, world: World, rng: np.random.Generator) -> Po
         reimbursed=np.zeros((n, 2, 4), np.float32), reimbursed_setting=np.zeros((n, 2), np.float32),
         last_followup=np.full(n, NEVER, np.int32),
         ooc_inpatient_fund=np.zeros(n, np.float32))
+
+
+def employee_shares(world: World, residents: np.ndarray, pop_spec) -> np.ndarray:
+    """Each settlement's employee-insured share: as given (CSV counties), else the county's
+    `employee_share` split between the county seat (township 0) and the rural townships,
+    `seat_employee_ratio` times higher in the seat, keeping the county's share."""
+    given = np.full(len(residents), np.nan) if world.set_share_employee is None else \
+        np.asarray(world.set_share_employee, dtype=np.float64)
+    missing = np.isnan(given)
+    seat = world.set_township == 0
+    counted = residents * missing
+    total = counted.sum()
+    w_seat = (counted * seat).sum() / total if total > 0 else 0.0
+    rural = pop_spec.employee_share / (w_seat * pop_spec.seat_employee_ratio + 1.0 - w_seat)
+    split = np.where(seat, np.minimum(rural * pop_spec.seat_employee_ratio, 1.0), rural)
+    return np.where(missing, split, given)
+
+
+def seat_incomes(income: np.ndarray, in_seat: np.ndarray, ratio: float) -> np.ndarray:
+    """Incomes scaled so the county seat's mean is `ratio` times the rural townships' and the
+    county's mean is kept (where the seat's is already higher, by less)."""
+    n_seat, n_rural = int(in_seat.sum()), int((~in_seat).sum())
+    if n_seat == 0 or n_rural == 0:
+        return income
+    seat_sum, rural_sum = income[in_seat].sum(), income[~in_seat].sum()
+    rural_mean, seat_mean = rural_sum / n_rural, seat_sum / n_seat
+    b = (seat_sum + rural_sum) / (ratio * rural_mean * n_seat + rural_sum)
+    a = ratio * b * rural_mean / seat_mean
+    return income * np.where(in_seat, a, b)
 
 
 def signing_weights(scenario: Scenario, band: np.ndarray, chronic: np.ndarray) -> np.ndarray:

@@ -6,6 +6,8 @@ recompile (`world.with_graph(edited)`) and the simulation follows the edit.
 Nodes
     facility    kind="facility", index (0..F-1, the row in every `fac_*` array), tier (a name
                 in TIERS), name, pos (x, y), township (-1: none), in_county, medical_community;
+                optional grade (in GRADES; default by tier: ungraded, grade_1, grade_2, grade_3)
+                and place (in PLACES; default county when in_county, else pooling_area);
                 CSV counties also capacity, beds, quality, capability (NaN: not supplied)
     settlement  kind="settlement", index (0..S-1), name, population, pos, township;
                 CSV counties also share_60_plus and share_employee

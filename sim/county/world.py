@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.county.routing import (COUNTY, MIN_TRAVEL_MINUTES, TERTIARY, TOWNSHIP, VILLAGE, Routes, compile_routes,
                                 distance_of, great_circle_km, nodes_of, planar_km)
-from sim.scenario.schema import TIERS, World as WorldSpec
+from sim.scenario.schema import GRADES, PLACES, TIERS, World as WorldSpec, grade_index
 
 __all__ = ["COUNTY", "TERTIARY", "TOWNSHIP", "VILLAGE", "MIN_TRAVEL_MINUTES", "World", "assemble", "synthesise",
            "great_circle_km", "planar_km", "county_graph", "default_ties"]
@@ -54,6 +54,8 @@ class World:
     fac_township: np.ndarray      # int32, -1 outside any township
     fac_in_county: np.ndarray     # bool
     fac_medical_community: np.ndarray  # bool, member of the county medical community
+    fac_grade: np.ndarray         # int8, index into GRADES (node attribute "grade"; default by tier)
+    fac_place: np.ndarray         # int8, index into PLACES (node attribute "place"; default county or pooling area)
     set_id: list[str]
     set_name: list[str]
     set_population: np.ndarray    # int64 residents
@@ -111,6 +113,9 @@ class World:
             fac_township=np.array([f.get("township", -1) for f in fac], dtype=np.int32),
             fac_in_county=np.array([f["in_county"] for f in fac], dtype=bool),
             fac_medical_community=np.array([f.get("medical_community", False) for f in fac], dtype=bool),
+            fac_grade=np.array([grade_index(f.get("grade", GRADES[TIERS.index(f["tier"])])) for f in fac], np.int8),
+            fac_place=np.array([PLACES.index(f.get("place", "county" if f["in_county"] else "pooling_area"))
+                                for f in fac], dtype=np.int8),
             set_id=list(settlements), set_name=[s["name"] for s in sets],
             set_population=np.array([s["population"] for s in sets], dtype=np.int64),
             set_xy=np.array([s["pos"] for s in sets], dtype=np.float64).reshape(-1, 2),
@@ -168,13 +173,16 @@ def synthesise(spec: WorldSpec, rng: np.random.Generator) -> World:
     for c in range(spec.county_hospitals):
         label = "County People's Hospital" if c == 0 else f"County hospital {c + 1} (TCM)"
         fac_rows.append((f"C{c}", label, COUNTY, 0.0, 0.5 * c, -1, True, True))
+    labels: dict[str, dict] = {f"C{c}": {"grade": GRADES[grade_index(spec.county_hospital_grade)]}
+                               for c in range(spec.county_hospitals)}
     for k, tert in enumerate(spec.tertiary):
         fac_rows.append((f"H{k}", tert.name, TERTIARY, tert.distance_km, 0.0, -1, False, False))
+        labels[f"H{k}"] = {"grade": GRADES[grade_index(tert.grade)], "place": tert.place}
     tertiary_km = np.array([t.distance_km for t in spec.tertiary])
     alliances = [t.alliance for t in spec.tertiary]
     return assemble(fac_rows, [f"S{s:05d}" for s in range(n_t * n_v)],
                     [f"Village {s}" for s in range(n_t * n_v)], set_pop, set_xy, set_township,
-                    spec, tertiary_km=tertiary_km, alliances=alliances)
+                    spec, tertiary_km=tertiary_km, alliances=alliances, labels=labels)
 
 
 
@@ -186,7 +194,7 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
              referral_edges: list[tuple[int, int, str]] | None = None,
              set_share_60_plus: np.ndarray | None = None, set_share_employee: np.ndarray | None = None,
              coordinates: str = "km", supplied: dict[str, np.ndarray] | None = None,
-             township_names: list[str] | None = None) -> World:
+             township_names: list[str] | None = None, labels: dict[str, dict] | None = None) -> World:
     """Build a county's graph from facility rows and settlements, and compile its World from it.
 
     `fac_rows` are (id, name, tier, x, y, township, in_county, medical_community). A
@@ -201,11 +209,14 @@ def assemble(fac_rows: list[tuple], set_ids: list[str], set_names: list[str], se
     -> minutes replaces that formula: then only the pairs it lists are reachable, and
     "nearest" means quickest. `referral_edges` (from, to, kind) replace the default ties
     (`default_ties`; `alliances`: the tie of each tertiary hospital, "none" for no tie).
-    `supplied` holds facilities.csv values by name (SUPPLIED), NaN where not given.
+    `supplied` holds facilities.csv values by name (SUPPLIED), NaN where not given; `labels`
+    more node attributes by facility id (grade, place).
     """
     graph = county_graph(fac_rows, set_ids, set_names, set_pop, set_xy, set_township, coordinates=coordinates,
                          supplied=supplied, township_names=township_names,
                          shares={"share_60_plus": set_share_60_plus, "share_employee": set_share_employee})
+    for fid, attrs in (labels or {}).items():
+        graph.nodes[fid].update(attrs)
     sites = Sites.of(fac_rows, set_xy, set_township, spec, travel, coordinates, tertiary_km)
     own_village, own_centre = own_facilities(sites)
     for s, sid in enumerate(set_ids):

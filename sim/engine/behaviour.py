@@ -101,6 +101,16 @@ def cost_disutility(oop: np.ndarray, daily_income: np.ndarray) -> np.ndarray:
     return np.log(1.0 + np.maximum(oop, 0.0) / np.maximum(daily_income, 1.0)[:, None])  # fast in float32, unlike log1p
 
 
+def indirect_cost(trip: np.ndarray, lodging: np.ndarray, nights: np.ndarray, inpatient: np.ndarray,
+                  daily_income: np.ndarray, companion_share: float) -> np.ndarray:
+    """What going to each option costs besides the bill (rows: episodes, columns: options):
+    the trip there and back (`trip`), and for an admission a companion's lodging over the
+    stay (`lodging`: per stay, zero in the county) and lost income, `companion_share` of the
+    patient's daily income for each of the stay's `nights`."""
+    stay = lodging + nights * (companion_share * np.asarray(daily_income))[:, None]
+    return trip + np.where(np.asarray(inpatient)[:, None], stay, 0.0)
+
+
 def fixed_utilities(coef: ChoiceCoefficients, severity: np.ndarray, tier: np.ndarray, hours: np.ndarray,
                     quality_offset: np.ndarray, family_doctor_tie: np.ndarray, employee: np.ndarray,
                     inpatient: np.ndarray) -> np.ndarray:

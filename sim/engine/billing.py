@@ -8,15 +8,25 @@ import numpy as np
 
 from sim.county.population import Population
 from sim.county.world import TERTIARY, TOWNSHIP, World
+from sim.engine.behaviour import indirect_cost
 from sim.engine.episodes import CHRONIC, Batch, Contact, add_counts
 from sim.engine.facilities import Facilities
 from sim.engine.insurance import INPATIENT, NO_CAP, OUTPATIENT, Rules, every_combination, rate_table, reimburse
 from sim.engine.metrics import Ledger
 from sim.engine.residents import Residents
-from sim.scenario.schema import SEVERITIES, TIERS, Scenario
+from sim.scenario.schema import GRADES, PLACES, SEVERITIES, TIERS, Scenario
 
 # Episodes fall into a few classes for pricing: scheme, setting, chronic, severity, signed.
 CLASS_SHAPE = (2, 2, 2, 4, 2)
+# Facilities fall into kinds for billing: tier (prices), grade (insurance terms), place (异地 terms).
+KIND_SHAPE = (len(TIERS), len(GRADES), len(PLACES))
+KINDS = int(np.prod(KIND_SHAPE))
+
+
+def facility_kind(world: World) -> np.ndarray:
+    """Each facility's kind (flat index in KIND_SHAPE: tier x grade x place)."""
+    return np.ravel_multi_index((world.fac_tier.astype(np.int64), world.fac_grade.astype(np.int64),
+                                 world.fac_place.astype(np.int64)), KIND_SHAPE)
 
 
 def episode_class(scheme, inpatient, chronic, severity, signed) -> np.ndarray:
@@ -38,6 +48,17 @@ def price_tables(params: Scenario) -> dict:
     }
 
 
+def travel_hours(world: World) -> np.ndarray:
+    """(settlements, facilities) hours of travel; a facility not among a settlement's options
+    (reached by referral) counts the mean time of the settlements that have it."""
+    hours = np.full((len(world.choice), world.n_facilities), np.nan)
+    rows, cols = np.nonzero(world.choice >= 0)
+    hours[rows, world.choice[rows, cols]] = world.travel_minutes[rows, cols] / 60.0
+    known = ~np.isnan(hours)
+    mean = np.where(known.any(axis=0), np.nansum(hours, axis=0) / np.maximum(known.sum(axis=0), 1), 0.0)
+    return np.where(known, hours, mean[None, :])
+
+
 class Billing:
     """Prices bills, charges them to the fund and the patients, and settles the day's contacts."""
 
@@ -47,6 +68,8 @@ class Billing:
     def __init__(self, people: Population, residents: Residents, fac: Facilities, world: World, ledger: Ledger):
         self.people, self.residents, self.fac, self.world, self.ledger = people, residents, fac, world, ledger
         self.contacts: list[Batch] = []  # today's visits and admissions to bill and learn from (see `settle`)
+        self.fac_kind = facility_kind(world)
+        self.travel_hours = travel_hours(world)
 
     def configure(self, params: Scenario, tables: dict, rules: Rules) -> None:
         """Refresh what depends on the current parameters (called after each policy change)."""
@@ -58,7 +81,7 @@ class Billing:
 
     def expected_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """The bill a patient expects and what they expect the fund to pay, by episode class
-        and kind of option (tier x in county).
+        and kind of facility (`facility_kind`).
 
         Patients go by the headline terms: the rate that applies to them (unreferred), the
         deductible of an admission, and an annual outpatient deductible spread over
@@ -66,31 +89,33 @@ class Billing:
         deductible is used, so choices carry little insurance-year seasonality; they do know
         when an annual cap is used up (see `Choice.seek`). Bills are exact (see `charge`).
         """
-        sch, inpatient, chronic, severity, signed, tier, in_county = every_combination(*CLASS_SHAPE, 4, 2)
+        sch, inpatient, chronic, severity, signed, tier, grade, place = every_combination(*CLASS_SHAPE, *KIND_SHAPE)
         amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
-        rate = self.rates[sch, inpatient, tier, in_county, 0, signed, chronic]
+        rate = self.rates[sch, inpatient, tier, grade, place, 0, signed, chronic]
         spread = np.where(inpatient == 1, 1.0, self.params.behaviour.choice.deductible_spread_visits)
         eligible = amount * self.rules.in_policy[sch]
-        paid = rate * np.maximum(eligible - self.rules.deductible[sch, inpatient, tier] / spread, 0.0)
-        shape = (int(np.prod(CLASS_SHAPE)), 8)
+        deductible = self.rules.deductible[sch, inpatient, grade] * self.rules.deductible_multiplier[place]
+        paid = rate * np.maximum(eligible - deductible / spread, 0.0)
+        shape = (int(np.prod(CLASS_SHAPE)), KINDS)
         return (amount + fee).reshape(shape), paid.reshape(shape)
 
     def bill_tables(self) -> dict[str, np.ndarray]:
-        """Prices and insurance terms of a bill, looked up once per episode class and tier
-        (`amount`, `fee`, `eligible`, `deductible`, `tier_cap`, `setting_cap`, flat index
-        class x 4 + tier), and the rate, also by in county and referred (index x 4 + in
-        county x 2 + referred)."""
+        """Prices and insurance terms of a bill, looked up once per episode class and kind of
+        facility (`amount`, `fee`, `eligible`, `deductible`, `tier_cap` (the cap at the grade),
+        `setting_cap`, flat index class x KINDS + kind), and the rate, also by referred
+        (index x 2 + referred)."""
         rules = self.rules
-        kinds = every_combination(*CLASS_SHAPE, 4, 2, 2)
-        sch, inpatient, chronic, severity, signed, tier, in_county, referred = kinds
-        rate = self.rates[sch, inpatient, tier, in_county, referred, signed, chronic]
-        first = (in_county == 0) & (referred == 0)  # one row per class and tier
-        sch, inpatient, chronic, severity, signed, tier = (
-            x[first] for x in (sch, inpatient, chronic, severity, signed, tier))
+        sch, inpatient, chronic, severity, signed, tier, grade, place, referred = every_combination(
+            *CLASS_SHAPE, *KIND_SHAPE, 2)
+        rate = self.rates[sch, inpatient, tier, grade, place, referred, signed, chronic]
+        first = referred == 0  # one row per class and kind
+        sch, inpatient, chronic, severity, signed, tier, grade, place = (
+            x[first] for x in (sch, inpatient, chronic, severity, signed, tier, grade, place))
         amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
         return {"amount": amount, "fee": fee, "eligible": amount * rules.in_policy[sch],
-                "deductible": rules.deductible[sch, inpatient, tier], "tier_cap": rules.tier_cap[sch, inpatient, tier],
-                "setting_cap": rules.setting_cap[sch, inpatient], "rate": rate}
+                "deductible": rules.deductible[sch, inpatient, grade] * rules.deductible_multiplier[place],
+                "tier_cap": rules.tier_cap[sch, inpatient, grade], "setting_cap": rules.setting_cap[sch, inpatient],
+                "rate": rate}
 
     def amount(self, tier: np.ndarray, inpatient: np.ndarray, severity: np.ndarray, chronic: np.ndarray,
                signed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,19 +133,20 @@ class Billing:
         return np.where(signed & (tier <= TOWNSHIP), p.signing.benefits.long_prescription_days,
                         p.behaviour.chronic_followup_days)
 
-    def quote(self, person, tier, setting, row, rate, waive):
+    def quote(self, person, grade, setting, row, rate, waive):
         """What the fund pays for each bill, and the deductible it uses (no side effects).
 
-        `row` indexes `bill_terms` (class x 4 + tier); `setting` and `waive` (deductible waived:
-        a downward referral continues a stay) are per bill.
+        `row` indexes `bill_terms` (class x KINDS + kind); `grade` is the facility's (annual
+        outpatient deductibles and caps are kept per grade); `setting` and `waive` (deductible
+        waived: a downward referral continues a stay) are per bill.
         """
         ppl, terms = self.people, self.bill_terms
         deductible = terms["deductible"][row]
-        left = np.where(waive, 0.0, np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, tier],
+        left = np.where(waive, 0.0, np.where(setting == OUTPATIENT, deductible - ppl.deductible_paid[person, grade],
                                              deductible))
         cap_left = terms["setting_cap"][row] - ppl.reimbursed_setting[person, setting]
         if self.tier_caps:
-            cap_left = np.minimum(terms["tier_cap"][row] - ppl.reimbursed[person, setting, tier], cap_left)
+            cap_left = np.minimum(terms["tier_cap"][row] - ppl.reimbursed[person, setting, grade], cap_left)
         return reimburse(terms["eligible"][row], rate, left, cap_left)
 
     def contact_later(self, eps: Batch, flags: int | np.ndarray) -> None:
@@ -144,10 +170,25 @@ class Billing:
         flags = eps.contact
         setting = np.where(flags & Contact.INPATIENT, INPATIENT, OUTPATIENT)
         self.charge(eps, setting, (flags & Contact.WAIVED) > 0, unique)
+        self.count_indirect(eps, setting == INPATIENT)
         learns = (flags & Contact.LEARN) > 0
         eps = eps if learns.all() else eps.take(learns)
         self.residents.learn(eps, self.fac.tier[eps.facility], self.fac.quality[eps.facility],
                              self.params.behaviour.trust, rng, unique)
+
+    def count_indirect(self, eps: Batch, inpatient: np.ndarray) -> None:
+        """Add contacts' indirect costs (trip, a companion's lodging and lost income over an
+        admission; `IndirectCosts`) to the ledger, by setting and tier."""
+        if len(eps) == 0:
+            return
+        costs, p, f = self.params.behaviour.indirect_costs, eps.person, eps.facility
+        tier = self.fac.tier[f]
+        hours = self.travel_hours[self.people.settlement[p], f]
+        nights = self.tables["los"][tier][:, None]
+        lodging = np.where(self.world.fac_place[f] > 0, nights[:, 0] * costs.lodging_per_night, 0.0)[:, None]
+        cost = indirect_cost((2.0 * hours * costs.travel_per_hour)[:, None], lodging, nights, inpatient,
+                             self.people.income[p] / 365.0, costs.companion_income_share)[:, 0]
+        self.ledger.add_by("indirect", inpatient * 4 + tier, cost)
 
     def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray, unique: bool = False) -> None:
         """Bill episodes at their facility; update the fund, the patients and the ledger.
@@ -163,18 +204,18 @@ class Billing:
             e = eps if whole else eps.take(rows)
             st, wv = (setting, waive) if whole else (setting[rows], waive[rows])
             p, f = e.person, e.facility
-            tier = self.fac.tier[f]
+            tier, grade = self.fac.tier[f], self.world.fac_grade[f]
             inpatient = st == INPATIENT
             sch = ppl.scheme[p]
-            row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.served[p]) * 4 + tier  # served: 履约
-            rate = terms["rate"][row * 4 + self.world.fac_in_county[f] * 2 + e.referred]
+            row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.served[p]) * KINDS + self.fac_kind[f]
+            rate = terms["rate"][row * 2 + e.referred]
             amount, fee = terms["amount"][row], terms["fee"][row]
-            paid, used = self.quote(p, tier, st, row, rate, wv)
+            paid, used = self.quote(p, grade, st, row, rate, wv)
             oop = amount + fee - paid
             led.add_by("oop_quintile", ppl.quintile[p], oop)
             led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
-            ppl.deductible_paid[p, tier] += np.where(inpatient, 0.0, used).astype(np.float32)
-            ppl.reimbursed[p, st, tier] += paid.astype(np.float32)
+            ppl.deductible_paid[p, grade] += np.where(inpatient, 0.0, used).astype(np.float32)
+            ppl.reimbursed[p, st, grade] += paid.astype(np.float32)
             ppl.reimbursed_setting[p, st] += paid.astype(np.float32)
             ppl.oop[p] += oop.astype(np.float32)
             out = inpatient & (tier == TERTIARY)

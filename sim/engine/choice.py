@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.county.population import Population
 from sim.county.world import TERTIARY, World
-from sim.engine.behaviour import FORGO, ChoiceCoefficients, choose, fixed_utilities, utilities
+from sim.engine.behaviour import FORGO, ChoiceCoefficients, choose, fixed_utilities, indirect_cost, utilities
 from sim.engine.billing import Billing, episode_class
 from sim.engine.episodes import CHRONIC, CHRONIC_CHOICE_SEVERITY, Batch
 from sim.engine.facilities import Facilities
@@ -42,7 +42,8 @@ class Choice:
         self.option_tier = fac.tier[self.option_facility]
         self.option_hours = world.travel_minutes.astype(np.float64) / 60.0
         self.option_in_county = world.fac_in_county[self.option_facility]
-        self.option_code = self.option_tier * 2 + self.option_in_county  # kind of option: tier x in county
+        self.option_grade = world.fac_grade[self.option_facility].astype(np.int64)
+        self.option_away = world.fac_place[self.option_facility] > 0  # out of the county
         self.option_tier_major = np.ascontiguousarray(self.option_tier.T)
         self.option_facility_major = np.ascontiguousarray(self.option_facility.T)
         self.own_mask = np.zeros(world.choice.shape, dtype=bool)
@@ -52,6 +53,8 @@ class Choice:
         """Refresh the utility and bill tables (after `billing.configure`; after each policy change)."""
         self.params, self.coef, self.rules = params, coef, billing.rules
         self.tier_caps = billing.tier_caps
+        self.option_code = billing.fac_kind[self.option_facility]  # kind of option: tier x grade x place
+        self.indirect_tables(params, billing.tables["los"])
         # The choice is computed in float32 (numpy's exp and log are several times faster there)
         # from tables stored option-major (options x rows; see `by_option`).
         self.coef32 = coef.astype(np.float32)
@@ -60,6 +63,17 @@ class Choice:
         k = self.options.shape[1]
         self.option_bill = np.ascontiguousarray(billing.expected_bill[:, self.option_code].reshape(-1, k).T, np.float32)
         self.option_paid = np.ascontiguousarray(billing.expected_paid[:, self.option_code].reshape(-1, k).T, np.float32)
+
+    def indirect_tables(self, params: Scenario, los: np.ndarray) -> None:
+        """Each option's trip cost, a companion's lodging over a stay and the stay's nights
+        (option-major, see `by_option`; `indirect_cost` adds them up per episode)."""
+        costs = params.behaviour.indirect_costs
+        major = lambda x: np.ascontiguousarray(np.where(self.option_exists, x, 0.0).T, np.float32)  # noqa: E731
+        nights = los[self.option_tier]
+        self.option_trip = major(2.0 * self.option_hours * costs.travel_per_hour)
+        self.option_lodging = major(np.where(self.option_away, nights * costs.lodging_per_night, 0.0))
+        self.option_nights = major(nights)
+        self.companion_share = np.float32(costs.companion_income_share)
 
     def fixed_utility_table(self) -> np.ndarray:
         """`fixed_utilities` of each settlement's options for each kind of patient (rows:
@@ -91,11 +105,14 @@ class Choice:
         sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
         fixed = by_option(self.fixed_utility, self.patient_row(s, sev, sch, eps.inpatient, signed))
         bill_row = episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed) * len(self.options) + s
-        cap_left = self.cap_left(p, sch, eps.inpatient, tier).astype(np.float32)
+        cap_left = self.cap_left(p, sch, eps.inpatient, s).astype(np.float32)
         oop = by_option(self.option_bill, bill_row) - np.minimum(by_option(self.option_paid, bill_row), cap_left)
+        daily_income = ppl.income[p] / np.float32(365.0)
+        oop += indirect_cost(by_option(self.option_trip, s), by_option(self.option_lodging, s),
+                             by_option(self.option_nights, s), eps.inpatient, daily_income, self.companion_share)
         perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
         wait = by_option(self.fac.wait_hours().astype(np.float32)[self.option_facility_major], s)
-        util = utilities(self.coef32, fixed, sev, perceived, oop, ppl.income[p] / np.float32(365.0), wait)
+        util = utilities(self.coef32, fixed, sev, perceived, oop, daily_income, wait)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
         pick = choose(util, self.coef32.forgo[outcome], rng.random(len(eps)))
         forgo = pick == FORGO
@@ -115,13 +132,15 @@ class Choice:
         return went.replace(facility=chosen, first_tier=first)
 
     def cap_left(self, person: np.ndarray, scheme: np.ndarray, inpatient: np.ndarray,
-                 tier: np.ndarray) -> np.ndarray:
-        """What each person's annual caps still allow at each option's tier (rows: episodes)."""
+                 settlement: np.ndarray) -> np.ndarray:
+        """What each person's annual caps still allow at each of their settlement's options
+        (rows: episodes; caps by grade, see `Billing.quote`)."""
         rules, ppl = self.rules, self.people
         setting = inpatient.astype(np.int64)
         left = (rules.setting_cap[scheme, setting] - ppl.reimbursed_setting[person, setting])[:, None]
         if self.tier_caps:
-            spent = ppl.reimbursed[person, setting]  # (n, 4) this year, by tier
-            tier_left = rules.tier_cap[scheme[:, None], setting[:, None], tier] - np.take_along_axis(spent, tier, 1)
-            left = np.minimum(left, tier_left)
+            grade = self.option_grade[settlement]
+            spent = ppl.reimbursed[person, setting]  # (n, 4) this year, by grade
+            grade_left = rules.tier_cap[scheme[:, None], setting[:, None], grade] - np.take_along_axis(spent, grade, 1)
+            left = np.minimum(left, grade_left)
         return np.maximum(left, 0.0)

@@ -90,6 +90,8 @@ REGISTRY: tuple[Indicator, ...] = (
     _i("community_surplus", "Medical community surplus (budget - claims)", "医共体医保打包结余", "yuan", "money",
        0, total=True),
     _i("oop_per_capita", "Out-of-pocket per person per year", "人均年自付医疗费用", "yuan", "num0", -1, H),
+    _i("indirect_cost_per_capita", "Indirect cost of seeking care per person per year (travel, lodging, "
+       "a companion's lost income)", "人均年就医间接费用（交通、住宿、陪护误工）", "yuan", "num0", -1),
     _i("oop_per_tertiary_outpatient_visit_resident", "Out-of-pocket per tertiary outpatient visit, resident scheme",
        "三级医院门诊次均自付费用（城乡居民医保）", "yuan", "num1", -1),
     _i("oop_per_tertiary_outpatient_visit_employee", "Out-of-pocket per tertiary outpatient visit, employee scheme",

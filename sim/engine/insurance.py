@@ -1,10 +1,14 @@
 """Reimbursement rules as pure functions, and the tables they read.
 
 Policy levers modelled here (医保报销向基层倾斜): rates, deductibles and caps per scheme x
-setting x tier; tertiary outpatient pooling switched off per scheme (Xinxiang 2025); an
+setting x hospital grade (the scenario's tier keys name the grade each tier has by default);
+三级 outpatient pooling switched off per scheme (Xinxiang 2025); an
 outpatient annual cap across tiers (Pingyang: 1,500 yuan); chronic-disease drug rates
 (Shandong: 75%); a bonus for signed residents at the grassroots; a cut, or no pooled
-reimbursement at all, for unreferred out-of-county care.
+reimbursement at all, for unreferred out-of-county care; for care outside the pooling area
+(异地: elsewhere in the province, out of the province) a cut when referred or registered,
+a larger one when not, a deductible multiplier, and optionally no pooled reimbursement
+without registration (医保发〔2022〕22号). Care in the pooling area is local care.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.schema import SCHEMES, SETTINGS, TIERS, Scenario
+from sim.scenario.schema import GRADES, PLACES, SCHEMES, SETTINGS, TIERS, Scenario
 
 OUTPATIENT, INPATIENT = 0, 1
 NO_CAP = np.float32(3.0e38)
@@ -21,7 +25,7 @@ NO_CAP = np.float32(3.0e38)
 
 @dataclass(frozen=True)
 class Rules:
-    """Insurance parameters as arrays indexed [scheme, setting, tier]."""
+    """Insurance parameters as arrays indexed [scheme, setting, grade], and by place (PLACES)."""
 
     rate: np.ndarray
     deductible: np.ndarray
@@ -32,13 +36,15 @@ class Rules:
     premium: np.ndarray        # [scheme] yuan per enrolee per year
     in_policy: np.ndarray      # [scheme] share of a bill inside the policy list (政策范围内)
     signed_bonus: float
-    unreferred_penalty: float
-    referral_required: bool
+    referred_cut: np.ndarray          # [place] rate points off when referred or registered
+    unreferred_cut: np.ndarray        # [place] rate points off when not
+    deductible_multiplier: np.ndarray  # [place]
+    needs_referral: np.ndarray        # [place] bool: no pooled reimbursement there unreferred
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "Rules":
         """Build the tables from a scenario's insurance and referral sections."""
-        shape = (len(SCHEMES), len(SETTINGS), len(TIERS))
+        shape = (len(SCHEMES), len(SETTINGS), len(GRADES))
         rate, ded, cap = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         pooled = np.zeros(shape, dtype=bool)
         setting_cap = np.zeros(shape[:2])
@@ -47,39 +53,49 @@ class Rules:
             for b, setting_name in enumerate(SETTINGS):
                 setting = getattr(scheme, setting_name)
                 setting_cap[a, b] = NO_CAP if setting.annual_cap is None else setting.annual_cap
-                for c, tier in enumerate(TIERS):
-                    rule = getattr(setting, tier)
+                for c, key in enumerate(TIERS):  # the tier keys name the grades (see SettingRules)
+                    rule = getattr(setting, key)
                     rate[a, b, c], ded[a, b, c], pooled[a, b, c] = rule.rate, rule.deductible, rule.pooled
                     cap[a, b, c] = NO_CAP if rule.annual_cap is None else rule.annual_cap
         return cls(rate=rate, deductible=ded, tier_cap=cap, pooled=pooled, setting_cap=setting_cap,
                    chronic_rate=np.array([getattr(scenario.insurance, s).chronic_drug_rate for s in SCHEMES]),
                    premium=np.array([getattr(scenario.insurance, s).premium_per_year for s in SCHEMES]),
                    in_policy=np.array([getattr(scenario.insurance, s).in_policy_share for s in SCHEMES]),
-                   signed_bonus=scenario.signing.benefits.grassroots_rate_bonus,
-                   unreferred_penalty=scenario.referral.unreferred_out_of_county_penalty,
-                   referral_required=scenario.referral.required_for_out_of_county)
+                   signed_bonus=scenario.signing.benefits.grassroots_rate_bonus, **place_terms(scenario))
+
+
+def place_terms(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Cuts, deductible multipliers and referral conditions by place (PLACES): none in the
+    county; in the pooling area the county's rule for unreferred out-of-county care; 异地
+    the `insurance.out_of_area` terms (a referral counts as registration, 备案)."""
+    ref, out = scenario.referral, scenario.insurance.out_of_area
+    far = (out.province, out.out_of_province)
+    return {"referred_cut": np.array([0.0, 0.0, *(p.referred_cut for p in far)]),
+            "unreferred_cut": np.array([0.0, ref.unreferred_out_of_county_penalty, *(p.unreferred_cut for p in far)]),
+            "deductible_multiplier": np.array([1.0, 1.0, *(p.deductible_multiplier for p in far)]),
+            "needs_referral": np.array([False, ref.required_for_out_of_county,
+                                        *(p.registration_required or ref.required_for_out_of_county for p in far)])}
 
 
 def effective_rate(rules: Rules, scheme: np.ndarray, setting: int | np.ndarray, tier: np.ndarray,
-                   in_county: np.ndarray, referred: np.ndarray, signed: np.ndarray,
+                   grade: np.ndarray, place: np.ndarray, referred: np.ndarray, signed: np.ndarray,
                    chronic_followup: np.ndarray) -> np.ndarray:
     """The pooled reimbursement rate that applies to each bill.
 
-    Zero where pooling is off for the scheme at that tier and setting, or for unreferred
-    out-of-county care when referral is required; otherwise the tier's rate, raised for
-    signed residents' outpatient care at the grassroots and for chronic drugs at the
-    grassroots, cut for unreferred out-of-county care.
+    Zero where pooling is off for the scheme at that grade and setting, or for unreferred
+    care at a place that needs a referral (or registration); otherwise the grade's rate,
+    raised for signed residents' outpatient care at the grassroots (village clinics and
+    township centres: a role, `tier`) and for chronic drugs there, cut by the place's
+    terms (referred or not).
     """
     setting = np.broadcast_to(setting, np.shape(tier))
-    rate = rules.rate[scheme, setting, tier]
+    rate = rules.rate[scheme, setting, grade]
     grassroots_op = (tier <= 1) & (setting == OUTPATIENT)
     rate = np.where(grassroots_op & signed, rate + rules.signed_bonus, rate)
     rate = np.where(grassroots_op & chronic_followup, np.maximum(rate, rules.chronic_rate[scheme]), rate)
-    unreferred_out = ~in_county & ~referred
-    rate = np.where(unreferred_out, rate - rules.unreferred_penalty, rate)
-    if rules.referral_required:
-        rate = np.where(unreferred_out, 0.0, rate)
-    rate = np.where(rules.pooled[scheme, setting, tier], rate, 0.0)
+    rate = rate - np.where(referred, rules.referred_cut[place], rules.unreferred_cut[place])
+    rate = np.where(~referred & rules.needs_referral[place], 0.0, rate)
+    rate = np.where(rules.pooled[scheme, setting, grade], rate, 0.0)
     return np.clip(rate, 0.0, 1.0)
 
 
@@ -89,13 +105,16 @@ def every_combination(*sizes: int) -> tuple[np.ndarray, ...]:
     return tuple(g.ravel() for g in np.meshgrid(*(np.arange(k) for k in sizes), indexing="ij"))
 
 
+RATE_SHAPE = (len(SCHEMES), len(SETTINGS), len(TIERS), len(GRADES), len(PLACES), 2, 2, 2)
+
+
 def rate_table(rules: Rules) -> np.ndarray:
     """`effective_rate` for every combination, indexed
-    [scheme, setting, tier, in_county, referred, signed, chronic], for fast lookups."""
-    sch, setting, tier, inc, ref, sig, chro = every_combination(2, 2, 4, 2, 2, 2, 2)
-    rates = effective_rate(rules, sch, setting, tier, inc.astype(bool), ref.astype(bool), sig.astype(bool),
+    [scheme, setting, tier, grade, place, referred, signed, chronic], for fast lookups."""
+    sch, setting, tier, grade, place, ref, sig, chro = every_combination(*RATE_SHAPE)
+    rates = effective_rate(rules, sch, setting, tier, grade, place, ref.astype(bool), sig.astype(bool),
                            chro.astype(bool))
-    return rates.reshape(2, 2, 4, 2, 2, 2, 2)
+    return rates.reshape(RATE_SHAPE)
 
 
 def reimburse(bill: np.ndarray, rate: np.ndarray, deductible_left: np.ndarray,

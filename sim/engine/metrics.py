@@ -46,6 +46,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "capacity": (TIERS,),                  # outpatient visits the tier could see that day
     "beds": (TIERS,),
     "beds_occupied": (TIERS,),
+    "indirect": (SETTINGS, TIERS),         # indirect costs of contacts: trips, lodging, a companion's income
 }
 SCALARS_SCALED = ("premiums", "settlement", "queue_outpatient", "queue_admission", "followups_grassroots",
                   "budget", "budget_claims")
@@ -230,6 +231,7 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
         "fund_reserve_end": fund_reserve_start + premiums - spending,
         "community_surplus": total("budget") - total("budget_claims"),  # 结余 of the medical community
         "oop_per_capita": float(oop.sum() / residents * year),
+        "indirect_cost_per_capita": float(g("indirect").sum() / residents * year),
         "oop_per_tertiary_outpatient_visit_resident": _share(oop[0, 3, 0], op_visits_scheme[3, 0]),
         "oop_per_tertiary_outpatient_visit_employee": _share(oop[0, 3, 1], op_visits_scheme[3, 1]),
         "fund_by_tier": dict(zip(TIERS, map(float, fund_by_tier))),

@@ -21,6 +21,18 @@ SCHEMES = ("resident", "employee")
 SETTINGS = ("outpatient", "inpatient")
 # Kinds of referral tie between facilities, strongest first (their effects: sim/county/routing.py, TIES).
 TIE_KINDS = ("medical_community", "specialist_alliance", "telemedicine", "referral")
+# Hospital grades (医院等级), lowest first, and the Chinese names a scenario or CSV may use instead.
+GRADES = ("ungraded", "grade_1", "grade_2", "grade_3")
+GRADE_NAMES_ZH = {"未定级": "ungraded", "一级": "grade_1", "二级": "grade_2", "三级": "grade_3"}
+# Where a facility is, seen from the county's insurance fund: in the county, elsewhere in the
+# pooling area (usually the prefecture, 市级统筹), elsewhere in the province (省内异地), or out
+# of the province (跨省异地). The last two are 异地 care.
+PLACES = ("county", "pooling_area", "province", "out_of_province")
+
+
+def grade_index(name: str) -> int:
+    """Index in GRADES of a grade given in English or Chinese (一级 ... 三级, 未定级)."""
+    return GRADES.index(GRADE_NAMES_ZH.get(name, name))
 
 
 def _deep_merge(base: dict, over: dict) -> dict:

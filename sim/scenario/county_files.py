@@ -14,7 +14,8 @@ import numpy as np
 
 from sim.scenario.csv_table import KM, LONLAT, WHOLE_FILE, Row, Table, read_table
 from sim.scenario.problems import Problem
-from sim.scenario.schema import TIE_KINDS, TIERS
+from sim.scenario.schema import GRADES, PLACES, TIE_KINDS, TIERS
+from sim.scenario.base import GRADE_NAMES_ZH
 from sim.scenario.schema import World as WorldSpec
 
 MAX_MINUTES = 24 * 60.0        # beyond a day's travel a facility is no option for daily care
@@ -24,7 +25,7 @@ KINDS = TIE_KINDS              # referral_edges.csv kinds: the tie kinds of sim.
 COORDINATE_NAMES = {LONLAT: "lonlat", KM: "km"}
 
 FACILITY_COLUMNS = ("id", "name", "tier", "outpatient_capacity_per_day", "beds")
-FACILITY_OPTIONAL = ("quality", "capability", "medical_community", "township")
+FACILITY_OPTIONAL = ("quality", "capability", "medical_community", "township", "grade", "place")
 SETTLEMENT_COLUMNS = ("id", "name", "population", "share_60_plus")
 SETTLEMENT_OPTIONAL = ("share_employee", "township")
 TRAVEL_COLUMNS = ("settlement_id", "facility_id", "minutes")
@@ -69,6 +70,8 @@ class County:
     fac_capability: np.ndarray
     fac_member: list[bool]
     fac_township: list[str | None]
+    fac_grade: list[str | None]     # a name in GRADES; None: the tier's default grade
+    fac_place: list[str | None]     # a name in PLACES; None: county (in county) or pooling_area
     set_id: list[str]
     set_name: list[str]
     set_population: np.ndarray
@@ -123,6 +126,7 @@ def read_county(spec: WorldSpec) -> tuple[County | None, list[Problem]]:
         fac_capacity=np.array(fac["capacity"], dtype=np.float64), fac_beds=np.array(fac["beds"], dtype=np.float64),
         fac_quality=np.array(fac["quality"], dtype=np.float64),
         fac_capability=np.array(fac["capability"], dtype=np.float64), fac_member=fac["member"],
+        fac_grade=fac["grade"], fac_place=fac["place"],
         fac_township=fac["township"], set_id=sets["id"], set_name=sets["name"],
         set_population=np.array(sets["population"], dtype=np.int64),
         set_share_60_plus=np.array(sets["share_60_plus"], dtype=np.float64),
@@ -139,7 +143,7 @@ def _nan(x: float | None) -> float:
 def _read_facilities(table: Table, pair: tuple[str, str], problems: list[Problem]) -> dict:
     """Facility rows; every row with an id is kept (for cross-file checks) even if it has problems."""
     out: dict = {k: [] for k in ("id", "name", "tier", "xy", "capacity", "beds", "quality", "capability",
-                                 "member", "township", "line")}
+                                 "member", "township", "grade", "place", "line")}
     first: dict[str, int] = {}
     tiers_seen: set[int] = set()
     for line, cells in table.rows:
@@ -154,6 +158,8 @@ def _read_facilities(table: Table, pair: tuple[str, str], problems: list[Problem
         capability = row.number("capability", 0, 3, required=False, unit="(0 minor ... 3 critical)")
         member = row.flag("medical_community")
         township = row.text("township", required=False)
+        grade = row.one_of("grade", GRADES + tuple(GRADE_NAMES_ZH)) if row.cells.get("grade") else None
+        place = row.one_of("place", PLACES) if row.cells.get("place") else None
         if fid is not None and fid in first:
             row.problem("id", f"duplicate id {fid!r} (first at line {first[fid]}); allowed: each id once")
             continue
@@ -173,6 +179,8 @@ def _read_facilities(table: Table, pair: tuple[str, str], problems: list[Problem
         out["capability"].append(_nan(capability))
         out["member"].append(member if member is not None else tier != TERTIARY)
         out["township"].append(township if tier in (VILLAGE, TOWNSHIP) else None)
+        out["grade"].append(GRADE_NAMES_ZH.get(grade, grade) if grade else None)
+        out["place"].append(place)
         out["line"].append(line)
     tier_problem = any(p.file == table.file and p.path == "tier" for p in problems)
     for tier, what in ((COUNTY, "county hospital"), (TERTIARY, "tertiary hospital")):

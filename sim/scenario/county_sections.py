@@ -15,6 +15,9 @@ from sim.scenario.field_info import F
 
 # --------------------------------------------------------------------------- world
 
+GradeName = Literal["ungraded", "grade_1", "grade_2", "grade_3", "未定级", "一级", "二级", "三级"]
+
+
 class TertiaryHospitalSpec(Strict):
     """An out-of-county tertiary hospital the county's patients travel to."""
 
@@ -22,6 +25,12 @@ class TertiaryHospitalSpec(Strict):
     distance_km: float = F(35.0, 1, 2000, unit="km", doc="road distance from the county seat")
     alliance: Literal["specialist_alliance", "telemedicine", "none"] = F(
         "specialist_alliance", doc="kind of referral tie with the county hospital")
+    grade: GradeName = F("grade_3", doc="hospital grade (医院等级): insurance terms follow it",
+                         source="policy_parameters.md section 4: prefecture and provincial hospitals 三级 [S28, S30]")
+    place: Literal["pooling_area", "province", "out_of_province"] = F(
+        "pooling_area", doc="where it is for the insurance fund: in the pooling area (市级统筹: the prefecture), "
+                            "elsewhere in the province (省内异地) or out of the province (跨省异地)",
+        source="policy_parameters.md section 5: most areas pool at prefecture level [S36]")
 
 
 class WorldFiles(Strict):
@@ -47,12 +56,17 @@ class World(Strict):
     tertiary: list[TertiaryHospitalSpec] = Field(
         default_factory=lambda: [
             TertiaryHospitalSpec(),
-            TertiaryHospitalSpec(name="Provincial Hospital", distance_km=220.0, alliance="telemedicine"),
+            TertiaryHospitalSpec(name="Provincial Hospital", distance_km=220.0, alliance="telemedicine",
+                                 place="province"),
         ],
         description="out-of-county tertiary hospitals (at least one)", min_length=1, max_length=10)
     road_factor: float = F(1.3, 1, 3, unit="ratio", doc="road distance over straight-line distance")
     speed_rural_kmh: float = F(30.0, 5, 120, unit="km/h", doc="travel speed inside the county")
     speed_highway_kmh: float = F(70.0, 5, 150, unit="km/h", doc="travel speed to out-of-county hospitals")
+    county_hospital_grade: GradeName = F(
+        "grade_2", doc="grade of the synthetic county's hospitals (三级: a county hospital at tertiary level)",
+        source="千县工程: 1,309 county hospitals met the recommended (tertiary-level) standard in 2024 "
+               "(policy_parameters.md section 4, [S26], [S26b])")
     files: WorldFiles | None = F(None, doc="load the county from CSV files instead of generating it")
 
 
@@ -90,6 +104,17 @@ class Population(Strict):
     employee_share: float = F(0.2, 0, 1, unit="share",
                               doc="share of residents in employee insurance (UEBMI); the rest are resident-insured",
                               source="NHSA 2024: 28.6% nationally, lower in counties")
+    seat_employee_ratio: float = F(
+        3.0, 1, 20, unit="ratio",
+        doc="synthetic counties: employee share in the county seat (township 0) over that in rural townships; "
+            "the county's employee_share is kept",
+        source="assumption: county seat vs township employee shares not found (policy_parameters.md section 10); "
+               "employees concentrate in towns (28.6% nationally [S55], lower in counties)")
+    seat_income_ratio: float = F(
+        2.34, 1, 10, unit="ratio",
+        doc="synthetic counties: mean income in the county seat over that in rural townships (the county's "
+            "mean income is kept)", source="NBS 2024 urban/rural per-capita disposable income 54,188 / 23,119 "
+                                           "= 2.34 (policy_parameters.md section 10, [S56])")
     income: Income = Field(default_factory=Income)
     hypertension: HypertensionByAge = Field(default_factory=HypertensionByAge)
     diabetes: DiabetesByAge = Field(default_factory=DiabetesByAge)
@@ -157,6 +182,24 @@ class Choice(Strict):
     preference: TierPreference = Field(default_factory=TierPreference)
 
 
+class IndirectCosts(Strict):
+    """What going far costs besides the bill (policy_parameters.md section 8): felt in the choice
+    (added to the expected cost) and reported as indirect_cost_per_capita."""
+
+    travel_per_hour: float = F(
+        20.0, 0, 1000, unit="yuan/hour of one-way travel", doc="fares and fuel, paid there and back",
+        source="assumption sized on [S54]: transport about 1.7% of a rural admission's 4,194 yuan OOP; "
+               "out-of-county patients travel about 74 km further [S52]")
+    lodging_per_night: float = F(
+        80.0, 0, 5000, unit="yuan/night", doc="a companion's lodging and food per night of an out-of-county stay",
+        source="assumption sized on [S53]: indirect cost 930 yuan per cancer admission (Anhui 2014); "
+               "non-medical costs about 18% of older people's inpatient costs [S51]")
+    companion_income_share: float = F(
+        0.5, 0, 2, unit="share of daily income/day",
+        doc="a companion's lost income per day of an admission, as a share of the patient's daily income",
+        source="assumption: caregivers' lost income not found (policy_parameters.md section 8)")
+
+
 class Trust(Strict):
     """Trust: each resident's perceived quality of each tier, learned from experience.
 
@@ -192,6 +235,7 @@ class Behaviour(Strict):
     renege_probability: float = F(0.15, 0, 1, unit="per day", doc="chance a waiting patient gives up each day")
     choice: Choice = Field(default_factory=Choice)
     trust: Trust = Field(default_factory=Trust)
+    indirect_costs: IndirectCosts = Field(default_factory=IndirectCosts)
 
     @model_validator(mode="after")
     def _severity_sums(self) -> "Behaviour":

@@ -14,7 +14,7 @@ from sim.scenario.field_info import F
 # ----------------------------------------------------------------------- insurance
 
 class TierRule(Strict):
-    """Reimbursement at one tier for one scheme and setting."""
+    """Reimbursement at one hospital grade for one scheme and setting."""
 
     rate: float = F(0.5, 0, 1, unit="share", doc="pooled reimbursement rate above the deductible")
     deductible: float = F(0.0, 0, 1_000_000, unit="yuan",
@@ -30,12 +30,16 @@ def _rules(rates: tuple[float, float, float, float], deductibles: tuple[float, f
 
 
 class SettingRules(Strict):
-    """Rules for one setting (outpatient or inpatient) of one scheme."""
+    """Rules for one setting (outpatient or inpatient) of one scheme, by hospital grade (医院等级):
+    insurance keys its terms by a facility's grade, not its place in the chain. The keys name
+    the grade each tier has by default: `village` is ungraded (未定级), `township` 一级, `county`
+    二级, `tertiary` 三级 (so a 三级 county hospital is paid on the `tertiary` terms)."""
 
-    village: TierRule = Field(default_factory=TierRule)
-    township: TierRule = Field(default_factory=TierRule)
-    county: TierRule = Field(default_factory=TierRule)
-    tertiary: TierRule = Field(default_factory=TierRule)
+    village: TierRule = Field(default_factory=TierRule, description="未定级 (ungraded: village clinics)")
+    township: TierRule = Field(default_factory=TierRule, description="一级 (grade 1: township health centres)")
+    county: TierRule = Field(default_factory=TierRule, description="二级 (grade 2: county hospitals by default)")
+    tertiary: TierRule = Field(default_factory=TierRule, description="三级 (grade 3: city and provincial "
+                                                                      "hospitals, 三级 county hospitals)")
     annual_cap: float | None = F(None, 0, 100_000_000, unit="yuan/year",
                                  doc="most the fund pays a person per year in this setting, all tiers together "
                                      "(Pingyang outpatient: 1,500)")
@@ -80,8 +84,40 @@ class Scheme(Strict):
                                       "(resident) and 0.88 (employee: 84.6% in-policy rate, 2023)")
 
 
+class OutOfAreaPlace(Strict):
+    """Terms for care outside the pooling area (异地就医) at one kind of place."""
+
+    referred_cut: float = F(0.05, 0, 1, unit="rate points",
+                            doc="rate cut when referred or registered (备案); national rule: at most 10 points")
+    unreferred_cut: float = F(0.15, 0, 1, unit="rate points",
+                              doc="rate cut when neither referred nor registered; national rule: at most 20 points "
+                                  "(replaces referral.unreferred_out_of_county_penalty here)")
+    deductible_multiplier: float = F(2.0, 0, 20, unit="ratio", doc="deductible there over the local one")
+    registration_required: bool = F(False, doc="no pooled reimbursement without referral or registration (备案)")
+
+
+def _out_of_province() -> OutOfAreaPlace:
+    return OutOfAreaPlace(referred_cut=0.10, unreferred_cut=0.20, deductible_multiplier=2.0)
+
+
+class OutOfArea(Strict):
+    """异地就医: care outside the pooling area. Care elsewhere in the pooling area (the
+    prefecture city hospital under 市级统筹) is local care, not 异地."""
+
+    province: OutOfAreaPlace = Field(
+        default_factory=OutOfAreaPlace, description="省内异地: elsewhere in the province",
+        json_schema_extra={"source": "医保发〔2022〕22号: referred or emergency at most -10 points, unreferred at "
+                                     "most -20 [S31, S32]; Anhui city 2024: in province deductible doubled and "
+                                     "-5 points, a further -10 if not registered [S33]"})
+    out_of_province: OutOfAreaPlace = Field(
+        default_factory=_out_of_province, description="跨省异地: out of the province",
+        json_schema_extra={"source": "Anhui city 2024: out of province -10 points if referred, -20 if not [S33]; "
+                                     "Inner Mongolia: unreferred 10 points below referred [S35]; deductible "
+                                     "multiplier an assumption (Anhui: 20% of the bill, 2,000-10,000 yuan)"})
+
+
 class Insurance(Strict):
-    """The two schemes, in-county rules and the fund."""
+    """The two schemes, in-county rules, care outside the pooling area and the fund."""
 
     resident: Scheme = Field(
         default_factory=_resident, description="urban-rural resident insurance (URRBMI)",
@@ -93,6 +129,7 @@ class Insurance(Strict):
         default_factory=_employee, description="employee insurance (UEBMI)",
         json_schema_extra={"source": "NHSA 2023: employee in-policy inpatient rate 84.6%; other terms illustrative, "
                                      "above the resident scheme's (calibration_targets.md D)"})
+    out_of_area: OutOfArea = Field(default_factory=OutOfArea)
     initial_fund_balance: float = F(0.0, -1e12, 1e12, unit="yuan",
                                     doc="fund reserve on day 0 (summary: fund_reserve_end adds the run's balance)")
 
@@ -115,16 +152,18 @@ class DownwardReferral(Strict):
 class Referral(Strict):
     """Two-way referral (双向转诊) and the rules that enforce it."""
 
-    required_for_out_of_county: bool = F(False, doc="out-of-county care without referral gets no pooled reimbursement")
+    required_for_out_of_county: bool = F(False, doc="out-of-county care without referral gets no pooled reimbursement "
+                                                    "(in the pooling area and 异地 alike)")
     unreferred_out_of_county_penalty: float = F(0.1, 0, 1, unit="rate points",
-                                                doc="reimbursement rate cut for unreferred out-of-county care")
+                                                doc="reimbursement rate cut for unreferred out-of-county care "
+                                                    "in the pooling area (异地 care: insurance.out_of_area)")
     formal_share: float = F(0.04, 0, 1, unit="share",
                             doc="share of cases beyond a facility's capability that get a referral slip (转诊); "
                                 "the rest are told to go elsewhere and go on unreferred (自行转诊)",
                             source="NHC 2023: 15.60 m up-referrals = 1.11 per 100 residents; 2024 about 36 m "
                                    "two-way (seed 000) = about 1.3 up per 100 at 2023's split; a county's cases "
                                    "beyond capability are about 33 per 100 residents a year, so about 0.04 "
-                                   "(research/referrals_and_providers.md section 1)")
+                                   "(NHC statistical bulletins 2023-24)")
     downward: DownwardReferral = Field(default_factory=DownwardReferral)
 
 
@@ -215,7 +254,7 @@ class HeadHospital(Strict):
                                       "the fixed rules of global_budget",
                                   source="both are observed: Sanming ITS county outpatient +1376/month, grassroots "
                                          "flat; Hubei Y County admissions +31 vs +20/month; Anhui Funan township "
-                                         "share +0.44 (research/validation_evidence.md C1-C3)")
+                                         "share +0.44 (docs/evidence/validation_evidence.md C1-C3)")
     budget_response: float = F(2.0, 0, 20, unit="ratio",
                                doc="how far the running balance moves its effort: effort = 1 - response x "
                                    "(budget - claims) / budget over the last 90 days (a deficit pushes it)",
@@ -251,7 +290,7 @@ class MedicalCommunity(Strict):
                             doc="share of cases beyond capability at member facilities that get a referral slip "
                                 "(the community's chain issues slips routinely)",
                             source="Pudong family-doctor up-referrals about 6-7 per 100 a year, 5-6 x the national "
-                                   "1.11 (Liu et al. 2021, BMC Primary Care; research/referrals_and_providers.md)")
+                                   "1.11 (Liu et al. 2021, BMC Primary Care; docs/evidence/referrals_and_providers.md)")
 
     @model_validator(mode="after")
     def _budget_needs_community(self) -> "MedicalCommunity":

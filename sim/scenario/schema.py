@@ -18,17 +18,18 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from sim.scenario.base import (  # noqa: F401  (re-exported)
-    AGE_BANDS, SCHEMES, SETTINGS, SEVERITIES, TIE_KINDS, TIERS, Strict, _age_model, _deep_merge, _keyed, _severity_model,
+    AGE_BANDS, GRADES, PLACES, SCHEMES, SETTINGS, SEVERITIES, TIE_KINDS, TIERS, Strict, grade_index, _age_model, _deep_merge, _keyed, _severity_model,
     _tier_model)
 from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
     AcuteIncidence, BaseWait, Beds, Behaviour, Capability, CapacityExpansion, Choice, DiabetesByAge, ForgoUtility,
-    HypertensionByAge, Income, InpatientPrice, InpatientProbability, InpatientSeverityCost, LengthOfStay,
+    HypertensionByAge, Income, IndirectCosts, InpatientPrice, InpatientProbability, InpatientSeverityCost, LengthOfStay,
     OutpatientCapacity, OutpatientPrice, OutpatientSeverityCost, Population, Providers, Quality, QualityWeight,
     RegistrationFee, SeverityShares, TertiaryHospitalSpec, TierPreference, TravelWeight, Trust, World, WorldFiles)
 from sim.scenario.field_info import F, bounds  # noqa: F401  (re-exported)
 from sim.scenario.policy_sections import (  # noqa: F401  (re-exported)
-    DownwardReferral, GlobalBudget, Insurance, MedicalCommunity, Referral, Scheme, SettingRules, Signing,
-    SigningBenefits, SigningPriority, SigningTeam, TierGains, TierRule, _employee, _resident, _rules)
+    DownwardReferral, GlobalBudget, Insurance, MedicalCommunity, OutOfArea, OutOfAreaPlace, Referral, Scheme,
+    SettingRules, Signing, SigningBenefits, SigningPriority, SigningTeam, TierGains, TierRule, _employee, _resident,
+    _rules)
 
 # ------------------------------------------------------------------------ scenario
 

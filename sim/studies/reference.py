@@ -56,8 +56,8 @@ class Patient(mesa.Agent):
         self.income = float(ppl.income[i])
         self.quintile = int(ppl.quintile[i])
         s = int(ppl.settlement[i])
-        self.options = [(int(f), int(w.fac_tier[f]), float(w.travel_minutes[s, k]) / 60.0, bool(w.fac_in_county[f]),
-                         k < 2) for k, f in enumerate(w.choice[s]) if f >= 0]
+        self.options = [(int(f), int(w.fac_tier[f]), float(w.travel_minutes[s, k]) / 60.0, int(w.fac_grade[f]),
+                         int(w.fac_place[f]), k < 2) for k, f in enumerate(w.choice[s]) if f >= 0]
         self.own_centre = int(w.own_township_centre[s])
         self.trust = [float(x) for x in ppl.trust[i]]
         self.last_followup = -10_000
@@ -98,15 +98,21 @@ class Patient(mesa.Agent):
         cls = m.engine.billing.episode_class(np.array([self.scheme]), np.array([ep.inpatient]), np.array([ep.chronic]),
                                           np.array([ep.severity]), np.array([self.signed]))[0]
         utils, facilities = [], []
-        for f, tier, hours, in_county, own in self.options:
+        costs = m.params.behaviour.indirect_costs
+        for f, tier, hours, grade, place, own in self.options:
             if ep.inpatient and m.beds[f] <= 0:
                 continue
             setting = int(ep.inpatient)
             rules = m.engine.rules
             cap_left = max(min(float(rules.setting_cap[self.scheme, setting]) - sum(self.reimbursed[setting]),
-                               float(rules.tier_cap[self.scheme, setting, tier]) - self.reimbursed[setting][tier]), 0.0)
-            code = tier * 2 + in_county
+                               float(rules.tier_cap[self.scheme, setting, grade]) - self.reimbursed[setting][grade]), 0.0)
+            code = int(m.engine.billing.fac_kind[f])
             oop = m.expected_bill[cls][code] - min(m.expected_paid[cls][code], cap_left)
+            oop += 2.0 * hours * costs.travel_per_hour
+            if ep.inpatient:
+                nights = float(m.engine.tables["los"][tier])
+                oop += nights * ((costs.lodging_per_night if place > 0 else 0.0)
+                                 + costs.companion_income_share * self.income / 365.0)
             u = (coef.tier_constant[tier]
                  + (coef.employee_hospital_bonus if self.scheme == 1 and tier >= COUNTY else 0.0)
                  + (coef.tertiary_admission if ep.inpatient and tier == TERTIARY else 0.0)
@@ -147,27 +153,28 @@ class Patient(mesa.Agent):
         """Move trust in a tier toward the latest experience."""
         self.trust[tier] += self.model.learning_rate * (outcome - self.trust[tier])
 
-    def pay(self, tier: int, setting: int, amount: float, fee: float, in_county: bool, referred: bool,
+    def pay(self, tier: int, setting: int, amount: float, fee: float, grade: int, place: int, referred: bool,
             chronic: bool, waive: bool) -> tuple[float, float]:
-        """Settle a bill with the insurance rules; return (reimbursed, out of pocket)."""
+        """Settle a bill with the insurance rules (terms by the facility's grade and place);
+        return (reimbursed, out of pocket)."""
         m = self.model
         rules = m.engine.rules
-        rate = float(m.rates[self.scheme, setting, tier, int(in_county), int(referred), int(self.signed), int(chronic)])
-        deductible = float(rules.deductible[self.scheme, setting, tier])
+        rate = float(m.rates[self.scheme, setting, tier, grade, place, int(referred), int(self.signed), int(chronic)])
+        deductible = float(rules.deductible[self.scheme, setting, grade]) * float(rules.deductible_multiplier[place])
         if waive:
             left = 0.0
         elif setting == OUTPATIENT:
-            left = max(deductible - self.deductible_paid[tier], 0.0)
+            left = max(deductible - self.deductible_paid[grade], 0.0)
         else:
             left = deductible
         amount_in_policy = amount * float(rules.in_policy[self.scheme])
         used = min(amount_in_policy, left) if rate > 0 else 0.0
-        cap_left = min(float(rules.tier_cap[self.scheme, setting, tier]) - self.reimbursed[setting][tier],
+        cap_left = min(float(rules.tier_cap[self.scheme, setting, grade]) - self.reimbursed[setting][grade],
                        float(rules.setting_cap[self.scheme, setting]) - sum(self.reimbursed[setting]))
         paid = max(min(rate * (amount_in_policy - used), max(cap_left, 0.0)), 0.0)
         if setting == OUTPATIENT:
-            self.deductible_paid[tier] += used
-        self.reimbursed[setting][tier] += paid
+            self.deductible_paid[grade] += used
+        self.reimbursed[setting][grade] += paid
         return paid, amount + fee - paid
 
 
@@ -380,7 +387,8 @@ class ReferenceModel(mesa.Model):
             fee = t["registration_fee"][tier]
         else:
             amount, fee = t["op_price"][tier] * t["op_severity_cost"][ep.severity], t["registration_fee"][tier]
-        paid, oop = p.pay(tier, setting, amount, fee, self.engine.world.fac_in_county[f], ep.referred, ep.chronic,
+        w = self.engine.world
+        paid, oop = p.pay(tier, setting, amount, fee, int(w.fac_grade[f]), int(w.fac_place[f]), ep.referred, ep.chronic,
                           waive)
         scheme = ("resident", "employee")[p.scheme]
         name = (_TIERS[tier], scheme)
