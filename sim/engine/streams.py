@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge")
+STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge", "payers")
 
 
 class Streams:
