@@ -144,5 +144,6 @@ def test_money_is_conserved_with_grades_and_out_of_area_terms():
                            insurance__out_of_area__province__deductible_multiplier=3.0))
     d = m.daily()
     billed, paid, oop = group(d, "billed").sum(), group(d, "reimbursed").sum(), group(d, "oop").sum()
-    assert billed > 0 and billed == pytest.approx(paid + oop, rel=1e-9)
+    others = group(d, "serious_illness").sum() + group(d, "assistance").sum()  # 大病保险 and 医疗救助
+    assert billed > 0 and billed == pytest.approx(paid + others + oop, rel=1e-9)
     assert float(m.people.oop.astype(np.float64).sum()) == pytest.approx(oop, rel=1e-4)

@@ -22,11 +22,13 @@ def test_every_episode_ends_somewhere(baseline_small):
     assert new == pytest.approx(ended + waiting, abs=1e-6)
 
 
-def test_billed_equals_reimbursed_plus_out_of_pocket(baseline_small):
+def test_billed_equals_what_every_payer_paid(baseline_small):
+    """billed = basic fund + 大病保险 + 医疗救助 + out of pocket, and each payer paid something."""
     d = baseline_small.daily()
     billed, paid, oop = group(d, "billed").sum(), group(d, "reimbursed").sum(), group(d, "oop").sum()
-    assert billed > 0
-    assert billed == pytest.approx(paid + oop, rel=1e-9)
+    serious, assist = group(d, "serious_illness").sum(), group(d, "assistance").sum()
+    assert billed > 0 and serious > 0 and assist > 0
+    assert billed == pytest.approx(paid + serious + assist + oop, rel=1e-9)
 
 
 def test_people_accounts_match_the_ledger(baseline_small):
@@ -38,7 +40,8 @@ def test_people_accounts_match_the_ledger(baseline_small):
 def test_fund_balance_is_premiums_minus_spending(baseline_small):
     s = baseline_small.summary()
     d = baseline_small.daily()
-    spending = group(d, "reimbursed").sum() + d["settlement"].sum()
+    # 大病保险 is bought from the resident fund's premiums: it is fund spending; 医疗救助 is not.
+    spending = group(d, "reimbursed").sum() + d["settlement"].sum() + group(d, "serious_illness").sum()
     assert s["fund_balance"] == pytest.approx(d["premiums"].sum() - spending, rel=1e-9)
     assert s["fund_spending"] == pytest.approx(spending, rel=1e-9)
 

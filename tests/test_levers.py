@@ -154,6 +154,8 @@ def test_tier_annual_cap_limits_what_the_fund_pays_there(scheme, setting, tier):
     money, not where people go; see `Billing.expected_tables` in sim/engine/billing.py.
     """
     caps = {f"insurance.{s}.{st}.{t}.annual_cap": 50.0 for s, st, t in CELLS}
+    # 门诊慢特病 has its own cap, apart from these: leave it out here.
+    caps.update({f"insurance.{s}.chronic_special.recognised_share": 0.0 for s in ("resident", "employee")})
     base, lever = result(), result(caps)
     assert lever.reimbursed(scheme, setting, tier) < 0.8 * base.reimbursed(scheme, setting, tier)
     assert lever["oop_per_capita"] > base["oop_per_capita"]
@@ -370,8 +372,10 @@ def test_medical_community_gains_rise_over_its_ramp():
 
 def test_global_budget_incentive_keeps_patients_in_the_county_hospital():
     """结余留用 makes the county hospital stretch before referring out (keep_in_county)."""
+    # A thin tail of critical bills: in a small county a few very costly critical cases (who
+    # go out of county either way) swing the out-of-county fund share by several points.
     budget = {**COMMUNITY_ONLY, "medical_community.global_budget.enabled": True,
-              "medical_community.global_budget.down_referral_boost": 0.0}
+              "medical_community.global_budget.down_referral_boost": 0.0, "providers.critical_bill_sigma": 0.0}
     base = {**budget, "medical_community.global_budget.keep_in_county": 0.0}
     for seed in SEEDS[:2]:
         off, on = result(base, seed), result(budget, seed)

@@ -22,8 +22,10 @@ INDICATORS = {  # indicator: absolute floor on the allowed difference
     "visits_per_capita": 0.02, "admissions_per_100": 0.2, "grassroots_share": 0.003, "tertiary_share": 0.002,
     "in_county_share": 0.002, "forgone_share": 0.002, "oop_per_capita": 10.0, "chronic_management_rate": 0.005,
     "minor_cases_at_tertiary_share": 0.003, "catastrophic_share": 0.003, "hospital_admission_share": 0.005,
+    "catastrophic_share_severely_ill": 0.02,
 }
-PER_CAPITA = {"referrals_up": 0.002, "referrals_down": 0.002}
+PER_CAPITA = {"referrals_up": 0.002, "referrals_down": 0.002, "serious_illness_paid": 5.0, "assistance_paid": 2.0,
+              "chronic_special_fund": 2.0}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from sim.engine.episodes import CHRONIC, Batch, Contact, add_counts
 from sim.engine.facilities import Facilities
 from sim.engine.insurance import INPATIENT, NO_CAP, OUTPATIENT, Rules, every_combination, rate_table, reimburse
 from sim.engine.metrics import Ledger
+from sim.engine.payers import PayerAccounts, PayerRules, chronic_special_quote, mean_one_lognormal, split_after_fund
 from sim.engine.residents import Residents
 from sim.scenario.schema import GRADES, PLACES, SEVERITIES, TIERS, Scenario
 
@@ -65,11 +66,15 @@ class Billing:
     episode_class = staticmethod(episode_class)
     CLASS_SHAPE = CLASS_SHAPE
 
-    def __init__(self, people: Population, residents: Residents, fac: Facilities, world: World, ledger: Ledger):
+    def __init__(self, people: Population, residents: Residents, fac: Facilities, world: World, ledger: Ledger,
+                 accounts: PayerAccounts, streams=None):
+        """`accounts`: the payers after the fund; `streams` draws critical bills (none: no heavy tail)."""
         self.people, self.residents, self.fac, self.world, self.ledger = people, residents, fac, world, ledger
+        self.accounts, self.streams = accounts, streams
         self.contacts: list[Batch] = []  # today's visits and admissions to bill and learn from (see `settle`)
         self.fac_kind = facility_kind(world)
         self.travel_hours = travel_hours(world)
+        self.tail_rng: np.random.Generator | None = None
 
     def configure(self, params: Scenario, tables: dict, rules: Rules) -> None:
         """Refresh what depends on the current parameters (called after each policy change)."""
@@ -78,6 +83,8 @@ class Billing:
         self.tier_caps = bool((rules.tier_cap < NO_CAP).any())
         self.expected_bill, self.expected_paid = self.expected_tables()
         self.bill_terms = self.bill_tables()
+        self.payer_rules = PayerRules.from_scenario(params, self.accounts.mean_income)
+        self.accounts.configure(self.payer_rules)
 
     def expected_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """The bill a patient expects and what they expect the fund to pay, by episode class
@@ -133,7 +140,7 @@ class Billing:
         return np.where(signed & (tier <= TOWNSHIP), p.signing.benefits.long_prescription_days,
                         p.behaviour.chronic_followup_days)
 
-    def quote(self, person, grade, setting, row, rate, waive):
+    def quote(self, person, grade, setting, row, rate, waive, eligible=None):
         """What the fund pays for each bill, and the deductible it uses (no side effects).
 
         `row` indexes `bill_terms` (class x KINDS + kind); `grade` is the facility's (annual
@@ -147,7 +154,7 @@ class Billing:
         cap_left = terms["setting_cap"][row] - ppl.reimbursed_setting[person, setting]
         if self.tier_caps:
             cap_left = np.minimum(terms["tier_cap"][row] - ppl.reimbursed[person, setting, grade], cap_left)
-        return reimburse(terms["eligible"][row], rate, left, cap_left)
+        return reimburse(terms["eligible"][row] if eligible is None else eligible, rate, left, cap_left)
 
     def contact_later(self, eps: Batch, flags: int | np.ndarray) -> None:
         """Queue contacts (visits, admissions) with their `Contact` flags; `settle` bills them
@@ -162,6 +169,7 @@ class Billing:
         if not self.contacts:
             return
         eps, self.contacts = Batch.concat(self.contacts), []
+        self.tail_rng = self.streams.get("payers", day) if self.streams is not None else None
         unique = day < self.params.days - 1
         if unique:
             now = self.residents.first_per_person(eps.person)
@@ -191,7 +199,8 @@ class Billing:
         self.ledger.add_by("indirect", inpatient * 4 + tier, cost)
 
     def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray, unique: bool = False) -> None:
-        """Bill episodes at their facility; update the fund, the patients and the ledger.
+        """Bill episodes at their facility; split each bill between the basic fund, 大病保险, 医疗救助
+        and the patient; update the payers, the patients and the ledger.
 
         A person billed twice in one batch is settled in rounds, so deductibles and caps are
         exact (`unique`: the caller knows each person has one bill).
@@ -209,19 +218,65 @@ class Billing:
             sch = ppl.scheme[p]
             row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.served[p]) * KINDS + self.fac_kind[f]
             rate = terms["rate"][row * 2 + e.referred]
-            amount, fee = terms["amount"][row], terms["fee"][row]
-            paid, used = self.quote(p, grade, st, row, rate, wv)
-            oop = amount + fee - paid
+            fee = terms["fee"][row]
+            amount, eligible = self.critical_tail(terms["amount"][row], terms["eligible"][row],
+                                                  inpatient & (e.severity == 3) & ~wv)
+            paid, used = self.quote(p, grade, st, row, rate, wv, eligible)
+            general = self.chronic_special(p, sch, tier, ~inpatient & e.chronic, eligible, rate, paid, used)
+            oop = self.pay_after_fund(p, amount + fee, eligible, paid, st * 8 + tier * 2 + sch)
             led.add_by("oop_quintile", ppl.quintile[p], oop)
             led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
-            ppl.deductible_paid[p, grade] += np.where(inpatient, 0.0, used).astype(np.float32)
-            ppl.reimbursed[p, st, grade] += paid.astype(np.float32)
-            ppl.reimbursed_setting[p, st] += paid.astype(np.float32)
+            ppl.deductible_paid[p, grade] += np.where(inpatient | ~general, 0.0, used).astype(np.float32)
+            ppl.reimbursed[p, st, grade] += np.where(general, paid, 0.0).astype(np.float32)
+            ppl.reimbursed_setting[p, st] += np.where(general, paid, 0.0).astype(np.float32)
             ppl.oop[p] += oop.astype(np.float32)
             out = inpatient & (tier == TERTIARY)
             ppl.ooc_inpatient_fund[p[out]] += paid[out].astype(np.float32)
+            self.accounts.severe_admissions[p] += (inpatient & (e.severity >= 2) & ~wv).astype(np.float32)
             add_counts(self.fac.revenue, f, amount + fee)
             led.add_by("billed", st * 4 + tier, amount + fee)
             cell = st * 8 + tier * 2 + sch
             led.add_by("reimbursed", cell, paid)
             led.add_by("oop", cell, oop)
+
+    def critical_tail(self, amount: np.ndarray, eligible: np.ndarray,
+                      critical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Amount and in-policy part of each bill, critical admissions' drawn from a heavy tail
+        (a log-normal multiplier with mean 1, `providers.critical_bill_sigma`)."""
+        sigma = self.payer_rules.tail_sigma
+        if sigma > 0 and self.tail_rng is not None and critical.any():
+            mult = np.ones(len(amount))
+            mult[critical] = mean_one_lognormal(self.tail_rng.standard_normal(int(critical.sum())), sigma)
+            amount, eligible = amount * mult, eligible * mult
+        return amount, eligible
+
+    def chronic_special(self, p, sch, tier, chronic_op, eligible, rate, paid, used) -> np.ndarray:
+        """门诊慢特病: recognised patients' chronic outpatient bills are paid on the benefit's own
+        terms (`paid` and `used` are replaced in place). Returns the bills on the general terms
+        (False: counted against the benefit's deductible and cap, not the outpatient ones)."""
+        acc, rules = self.accounts, self.payer_rules
+        cs = chronic_op & acc.recognised[p]
+        if not cs.any():
+            return np.ones(len(p), dtype=bool)
+        q, s = p[cs], sch[cs]
+        paid_cs, used_cs = chronic_special_quote(eligible[cs], rate[cs], rules.cs_rate[s],
+                                                 rules.cs_deductible[s] - acc.cs_deductible_paid[q],
+                                                 rules.cs_cap[s] - acc.cs_paid[q])
+        paid[cs], used[cs] = paid_cs, used_cs
+        acc.cs_paid[q] += paid_cs
+        acc.cs_deductible_paid[q] += used_cs.astype(np.float32)
+        self.ledger.add_by("chronic_special", tier[cs] * 2 + s, paid_cs)
+        return ~cs
+
+    def pay_after_fund(self, p, billed, eligible, paid, cell) -> np.ndarray:
+        """大病保险 and 医疗救助 pay their parts of what the fund left; returns the out of pocket."""
+        acc, rules = self.accounts, self.payer_rules
+        sp = split_after_fund(billed, eligible, paid, acc.si_qualifying[p], acc.si_threshold[p], acc.si_rates[p],
+                              rules.si_edges, acc.assist_rate[p], rules.assist_deductible - acc.assist_deductible_paid[p],
+                              rules.assist_cap - acc.assist_paid[p])
+        acc.si_qualifying[p] += sp.qualifying
+        acc.assist_deductible_paid[p] += sp.assist_deductible_used.astype(np.float32)
+        acc.assist_paid[p] += sp.assistance
+        self.ledger.add_by("serious_illness", cell, sp.serious_illness)
+        self.ledger.add_by("assistance", cell, sp.assistance)
+        return sp.oop

@@ -42,6 +42,9 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "billed": (SETTINGS, TIERS),
     "reimbursed": (SETTINGS, TIERS, SCHEMES),
     "oop": (SETTINGS, TIERS, SCHEMES),
+    "serious_illness": (SETTINGS, TIERS, SCHEMES),  # 大病保险 payments
+    "assistance": (SETTINGS, TIERS, SCHEMES),       # 医疗救助 payments
+    "chronic_special": (TIERS, SCHEMES),            # the fund's 门诊慢特病 payments (part of "reimbursed")
     "wait_days": (TIERS,),                 # patient-days of waiting for a visit or a bed
     "capacity": (TIERS,),                  # outpatient visits the tier could see that day
     "beds": (TIERS,),
@@ -154,6 +157,7 @@ class PersonTotals:
     catastrophic_threshold: float
     income_quintile: np.ndarray     # 0 (poorest) .. 4
     scale: int                      # residents per agent
+    severely_ill: np.ndarray | None = None  # had a severe or critical admission in the span
 
 
 def _share(num: float, den: float) -> float:
@@ -216,7 +220,8 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
     op_visits_scheme = g("visits")
     fund_by_tier = reimbursed.sum(axis=(0, 2))
     claims = float(fund_by_tier.sum())
-    spending = claims + total("settlement")
+    serious_illness = float(g("serious_illness").sum())  # financed from the resident fund's premiums
+    spending = claims + total("settlement") + serious_illness
     premiums = total("premiums")
     # Siphoning: the out-of-county inpatients who take the most of the fund.
     ooc = persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0]
@@ -230,6 +235,10 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
         "fund_balance": premiums - spending,
         "fund_reserve_end": fund_reserve_start + premiums - spending,
         "community_surplus": total("budget") - total("budget_claims"),  # 结余 of the medical community
+        "medical_costs": float(g("billed").sum()),
+        "serious_illness_paid": serious_illness,
+        "assistance_paid": float(g("assistance").sum()),
+        "chronic_special_fund": float(g("chronic_special").sum()),
         "oop_per_capita": float(oop.sum() / residents * year),
         "indirect_cost_per_capita": float(g("indirect").sum() / residents * year),
         "oop_per_tertiary_outpatient_visit_resident": _share(oop[0, 3, 0], op_visits_scheme[3, 0]),
@@ -246,8 +255,11 @@ def _equity_and_care(daily, g, persons: PersonTotals, end: int, year: float) -> 
     catastrophic = persons.oop > persons.catastrophic_threshold * persons.capacity_to_pay / year
     oop_by_q = np.bincount(persons.income_quintile, weights=persons.oop, minlength=5) / np.maximum(
         np.bincount(persons.income_quintile, minlength=5), 1) * year
+    severe = persons.severely_ill
+    severe_catastrophic = catastrophic[severe] if severe is not None else np.zeros(0, bool)
     return {
         "catastrophic_share": float(catastrophic.mean()) if len(catastrophic) else 0.0,
+        "catastrophic_share_severely_ill": float(severe_catastrophic.mean()) if len(severe_catastrophic) else 0.0,
         "forgone_episodes": float(forgone.sum() + reneged.sum()),
         "forgone_share": _share(forgone.sum() + reneged.sum(), g("episodes").sum()),
         "forgone_by_severity": {k: float(forgone[i] + reneged[i]) for i, k in enumerate(OUTCOMES)},

@@ -34,6 +34,7 @@ from sim.engine.insurance import Rules
 from sim.engine.journeys import Journeys
 from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, group, summarise
 from sim.engine.onset import Onset
+from sim.engine.payers import PayerAccounts
 from sim.engine.programmes import MedicalCommunity, ProviderReviews, Programme, Signing
 from sim.engine.residents import Residents
 from sim.engine.streams import Streams
@@ -81,7 +82,9 @@ class TierFlowModel(mesa.Model):
         self.ledger = Ledger(params.days, params.scale, self.warmup)
         self.onset = Onset(self.people, params, self.streams.get("onset"), start_day=self.day)
         self.residents = Residents(self.people, self.warmup, params.days)
-        self.billing = Billing(self.people, self.residents, self.fac, self.world, self.ledger)
+        accounts = PayerAccounts(self.people.income, self.people.scheme, self.people.chronic,
+                                 self.streams.get("payers"))
+        self.billing = Billing(self.people, self.residents, self.fac, self.world, self.ledger, accounts, self.streams)
         self.choice = Choice(self.world, self.fac, self.people, self.ledger, self.onset)
         self.flow = Flow(self.people, self.residents, self.fac, self.world, self.ledger, self.onset, self.billing)
         self.community = MedicalCommunity(self.fac, self.ledger, self.people.n, self.warmup)
@@ -94,7 +97,7 @@ class TierFlowModel(mesa.Model):
         self.teams = Teams(self.people, self.world, self.residents, self.onset, self.streams.get("teams"))
         self.network = Network(self.world.graph, layout=None, random=self.random)  # cells: graph nodes
         self.journeys = Journeys(self.people, self.world)
-        self.snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per-person totals at a day's start
+        self.snapshots: dict[int, tuple[np.ndarray, ...]] = {}  # per-person totals at a day's start
         self.snapshot_days: set[int] = set(self.changes)
         self._configure(params)
         self._create_agents(patients=agents)
@@ -177,6 +180,8 @@ class TierFlowModel(mesa.Model):
             return
         ppl = self.people
         ppl.new_year()
+        self.billing.accounts.new_year()
+        self.billing.accounts.severe_admissions[:] = 0
         ppl.oop[:] = 0
         ppl.ooc_inpatient_fund[:] = 0
         self.fac.revenue[:] = 0
@@ -187,7 +192,8 @@ class TierFlowModel(mesa.Model):
     def take_snapshot(self) -> None:
         """Keep per-person totals at the start of a period, for that period's indicators."""
         if self.day in self.snapshot_days and self.day > 0:
-            self.snapshots[self.day] = (self.people.oop.copy(), self.people.ooc_inpatient_fund.copy())
+            self.snapshots[self.day] = (self.people.oop.copy(), self.people.ooc_inpatient_fund.copy(),
+                                        self.billing.accounts.severe_admissions.copy())
 
     def keep_totals_from(self, day: int) -> None:
         """Ask for a period to start on `day` (before the run reaches it), see `summary_between`."""
@@ -211,6 +217,7 @@ class TierFlowModel(mesa.Model):
         """Reset deductibles and annual caps at the start of each insurance year."""
         if self.day > 0 and self.day % 365 == 0:
             self.people.new_year()
+            self.billing.accounts.new_year()
 
     def run_programmes(self) -> None:
         """Each policy programme's daily step, before care."""
@@ -354,25 +361,26 @@ class TierFlowModel(mesa.Model):
         policy day, or a day asked for with `keep_totals_from` before the run reached it."""
         daily = self.daily()
         reserve = self.timeline.base.insurance.initial_fund_balance + float(
-            daily["premiums"][:start].sum() - daily["settlement"][:start].sum() - group(daily, "reimbursed", 0, start).sum())
+            daily["premiums"][:start].sum() - daily["settlement"][:start].sum() - group(daily, "reimbursed", 0, start).sum()
+            - group(daily, "serious_illness", 0, start).sum())
         return summarise(daily, self._persons(start, end), self.people.n * self.params.scale, start, end,
                          fund_reserve_start=reserve)
 
     def _persons(self, start: int, end: int) -> PersonTotals:
-        ppl = self.people
+        ppl, severe = self.people, self.billing.accounts.severe_admissions
 
-        def at(day: int) -> tuple[np.ndarray, np.ndarray]:
+        def at(day: int) -> tuple[np.ndarray, ...]:
             if day == 0:
-                return np.zeros_like(ppl.oop), np.zeros_like(ppl.ooc_inpatient_fund)
+                return np.zeros_like(ppl.oop), np.zeros_like(ppl.ooc_inpatient_fund), np.zeros_like(severe)
             if day >= self.day:
-                return ppl.oop, ppl.ooc_inpatient_fund
+                return ppl.oop, ppl.ooc_inpatient_fund, severe
             if day not in self.snapshots:
                 raise ValueError(f"no per-person totals kept for day {day}: call keep_totals_from({day}) first")
             return self.snapshots[day]
-        oop_end, ooc_end = at(end)
-        oop_start, ooc_start = at(start)
+        oop_end, ooc_end, severe_end = at(end)
+        oop_start, ooc_start, severe_start = at(start)
         inc = self.params.population.income
         return PersonTotals(oop=oop_end - oop_start, ooc_inpatient_fund=ooc_end - ooc_start,
                             capacity_to_pay=ppl.income * inc.capacity_to_pay_share,
                             catastrophic_threshold=inc.catastrophic_threshold, income_quintile=ppl.quintile,
-                            scale=self.params.scale)
+                            scale=self.params.scale, severely_ill=(severe_end - severe_start) > 0)

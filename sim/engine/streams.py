@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge", "teams")
+STREAMS = ("world", "population", "onset", "choice", "care", "signing", "discharge", "teams", "payers")
 
 
 class Streams:

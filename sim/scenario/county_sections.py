@@ -115,6 +115,10 @@ class Population(Strict):
         doc="synthetic counties: mean income in the county seat over that in rural townships (the county's "
             "mean income is kept)", source="NBS 2024 urban/rural per-capita disposable income 54,188 / 23,119 "
                                            "= 2.34 (policy_parameters.md section 10, [S56])")
+    low_income_share: float = F(0.047, 0, 1, unit="share",
+                                doc="share of residents flagged low-income (低保, 特困, 低保边缘...): the lowest incomes "
+                                    "first; they get medical assistance and better serious-illness terms",
+                                source="MCA Oct 2023: about 66 million monitored low-income people, 4.7% [S12]")
     income: Income = Field(default_factory=Income)
     hypertension: HypertensionByAge = Field(default_factory=HypertensionByAge)
     diabetes: DiabetesByAge = Field(default_factory=DiabetesByAge)
@@ -311,4 +315,10 @@ class Providers(Strict):
     inpatient_severity_cost: InpatientSeverityCost = Field(default_factory=InpatientSeverityCost)
     chronic_drug_cost_per_day: float = F(3.0, 0, 1000, unit="yuan/day",
                                          doc="drug cost of a day's chronic medication (essential drugs)")
+    critical_bill_sigma: float = F(1.0, 0, 3, unit="log-sd",
+                                   doc="spread of a critical admission's bill: a log-normal multiplier with mean 1 "
+                                       "per admission (a few very costly cases; 0: every bill the same)",
+                                   source="assumption: hospital bills are right-skewed, about log-normal; log-sd 1 "
+                                          "(coefficient of variation 1.3). Pingyang (seed 001: 10% of out-of-area "
+                                          "inpatients take over 40% of the fund) is a check, not a target")
     capacity_expansion: CapacityExpansion = Field(default_factory=CapacityExpansion)

@@ -45,6 +45,26 @@ class SettingRules(Strict):
                                      "(Pingyang outpatient: 1,500)")
 
 
+class ChronicSpecial(Strict):
+    """门诊慢特病: outpatient care of recognised chronic conditions, paid like an admission, with its
+    own deductible and annual cap, apart from the general outpatient (门诊统筹) cap."""
+
+    recognised_share: float = F(0.15, 0, 1, unit="share",
+                                doc="share of hypertension/diabetes patients recognised (认定) for the benefit: "
+                                    "diabetes with complications, grade-III hypertension",
+                                source="illustrative; county lists name diabetes with complications and grade-III "
+                                       "hypertension (Huantai [S19], Zhejiang [S20]); recognised shares not found")
+    rate: float = F(0.7, 0, 1, unit="share",
+                    doc="reimbursement of recognised patients' chronic outpatient bills (at least the general rate; "
+                        "nothing where pooling does not apply)",
+                    source="inpatient-like: resident inpatient about 70% in policy scope [S5]; local rates not found")
+    deductible: float = F(0.0, 0, 100_000, unit="yuan/year", doc="annual deductible of the benefit",
+                          source="illustrative; local deductibles not found (policy_parameters.md section 3)")
+    annual_cap: float = F(5000.0, 0, 1_000_000, unit="yuan/year",
+                          doc="most the fund pays a person per year for the benefit (separate from the outpatient cap)",
+                          source="illustrative; local caps not found (policy_parameters.md section 3)")
+
+
 def _resident() -> "Scheme":
     return Scheme(
         premium_per_year=1070.0,
@@ -62,6 +82,7 @@ def _employee() -> "Scheme":
         inpatient=SettingRules(**_rules((0.0, 0.92, 0.87, 0.82), (0, 200, 500, 1000))),
         chronic_drug_rate=0.8,
         in_policy_share=0.88,
+        chronic_special=ChronicSpecial(rate=0.85, annual_cap=8000.0),
     )
 
 
@@ -82,6 +103,55 @@ class Scheme(Strict):
                                    "the rest is paid out of pocket",
                                source="NHSA bulletins: in-policy vs actual inpatient reimbursement, about 0.8 "
                                       "(resident) and 0.88 (employee: 84.6% in-policy rate, 2023)")
+    chronic_special: ChronicSpecial = Field(default_factory=ChronicSpecial,
+                                            description="门诊慢特病 (employee terms illustrative, above the residents')")
+
+
+class SeriousIllness(Strict):
+    """城乡居民大病保险: pays part of a resident-insured person's in-policy out-of-pocket (after the basic
+    fund) above an annual threshold, in bands by the year's qualifying amount. Residents only: no
+    source was found for the employees' supplementary cover (职工大额医疗补助)."""
+
+    enabled: bool = F(True, doc="serious-illness insurance pays (resident scheme)")
+    threshold_income_share: float = F(0.5, 0, 5, unit="share of income",
+                                      doc="annual threshold (起付线) as a share of local per-capita disposable income "
+                                          "(the county's mean income)",
+                                      source="national rule: no higher than 50% of the previous year's local "
+                                             "per-capita disposable income [S1]")
+    rate: float = F(0.6, 0, 1, unit="share", doc="rate above the threshold, first band",
+                    source="at least 60% [S1, S2]; 60% up to 30,000 yuan [S9]")
+    rate_band2: float = F(0.65, 0, 1, unit="share", doc="rate on the year's qualifying amount from band2_from",
+                          source="65% for 30,000-100,000 yuan [S9]")
+    band2_from: float = F(30_000.0, 0, 10_000_000, unit="yuan/year", doc="qualifying amount where band 2 starts",
+                          source="[S9]")
+    rate_band3: float = F(0.75, 0, 1, unit="share", doc="rate on the year's qualifying amount from band3_from",
+                          source="75% above 100,000 yuan [S8, S9]")
+    band3_from: float = F(100_000.0, 0, 10_000_000, unit="yuan/year", doc="qualifying amount where band 3 starts",
+                          source="[S8, S9]")
+    assisted_bonus: float = F(0.05, 0, 1, unit="rate points", doc="higher rate for low-income residents",
+                              source="+5 pp for 低保, 特困 and 返贫致贫 people [S1, S6]")
+    assisted_threshold_factor: float = F(0.5, 0, 1, unit="ratio", doc="low-income residents' threshold, relative",
+                                         source="deductible cut by 50% (待遇清单, 医保发〔2021〕5号) [S6, S7]")
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> "SeriousIllness":
+        if self.band3_from < self.band2_from:
+            raise ValueError("band3_from must be at least band2_from")
+        return self
+
+
+class Assistance(Strict):
+    """医疗救助: pays part of low-income residents' in-policy out-of-pocket after the basic fund and
+    serious-illness insurance, up to an annual cap. Financed outside the insurance fund."""
+
+    enabled: bool = F(True, doc="medical assistance pays (the low-income, see population.low_income_share)")
+    rate: float = F(0.7, 0, 1, unit="share", doc="share of the remaining in-policy out-of-pocket paid",
+                    source="广德 2024 [S11]: 特困 80%, 低保 75%, 返贫致贫 70%, 低保边缘/监测 60%; weighted by MCA 2023 "
+                           "group sizes [S12] about 70% (derived); Shandong: above 70% (seed 002)")
+    deductible: float = F(0.0, 0, 100_000, unit="yuan/year", doc="annual deductible of assistance",
+                          source="none for 特困 and 低保, most of the low-income [S11, S12]")
+    annual_cap: float = F(50_000.0, 0, 10_000_000, unit="yuan/year", doc="most assistance pays a person per year",
+                          source="广德 2024: 50,000 yuan shared by 门诊慢特病 and inpatient care [S11]")
 
 
 class OutOfAreaPlace(Strict):
@@ -130,6 +200,8 @@ class Insurance(Strict):
         json_schema_extra={"source": "NHSA 2023: employee in-policy inpatient rate 84.6%; other terms illustrative, "
                                      "above the resident scheme's (calibration_targets.md D)"})
     out_of_area: OutOfArea = Field(default_factory=OutOfArea)
+    serious_illness: SeriousIllness = Field(default_factory=SeriousIllness)
+    assistance: Assistance = Field(default_factory=Assistance)
     initial_fund_balance: float = F(0.0, -1e12, 1e12, unit="yuan",
                                     doc="fund reserve on day 0 (summary: fund_reserve_end adds the run's balance)")
 

@@ -23,6 +23,7 @@ from sim.engine.insurance import INPATIENT, OUTPATIENT
 from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, summarise
 from sim.engine.model import TierFlowModel
 from sim.engine.onset import MANAGED_WINDOW
+from sim.studies.reference_payers import PayerAccounts
 from sim.county.population import OLDER_BANDS
 from sim.scenario.loader import Timeline
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
@@ -41,7 +42,7 @@ class Episode:
     waited: int = 0
 
 
-class Patient(mesa.Agent):
+class Patient(PayerAccounts, mesa.Agent):
     """A resident who falls ill and chooses where to go, on their own, each day."""
 
     def __init__(self, model: "ReferenceModel", i: int, engine: TierFlowModel):
@@ -64,12 +65,16 @@ class Patient(mesa.Agent):
         self.next_followup: int | None = None
         self.oop = 0.0  # out of pocket since day 0
         self.ooc = 0.0  # fund spending on this resident's out-of-county admissions
+        self.severe = 0  # severe or critical admissions since day 0
+        acc = engine.billing.accounts
+        self.low_income, self.recognised = bool(acc.low_income[i]), bool(acc.recognised[i])
         self.reset_accounts()
 
     def reset_accounts(self) -> None:
         """Start the insurance year (and, on day 0, every account) from zero."""
         self.deductible_paid = [0.0] * 4
         self.reimbursed = [[0.0] * 4, [0.0] * 4]
+        self.reset_payer_accounts()
 
     def step(self) -> None:
         """Fall ill (or have a follow-up due) and seek care."""
@@ -154,28 +159,21 @@ class Patient(mesa.Agent):
         self.trust[tier] += self.model.learning_rate * (outcome - self.trust[tier])
 
     def pay(self, tier: int, setting: int, amount: float, fee: float, grade: int, place: int, referred: bool,
-            chronic: bool, waive: bool) -> tuple[float, float]:
-        """Settle a bill with the insurance rules (terms by the facility's grade and place);
-        return (reimbursed, out of pocket)."""
+            chronic: bool, waive: bool) -> tuple[float, float, float, float]:
+        """Settle a bill (terms by the facility's grade and place) with the fund, 大病保险 and
+        医疗救助; return (fund, serious illness, assistance, out of pocket)."""
         m = self.model
         rules = m.engine.rules
         rate = float(m.rates[self.scheme, setting, tier, grade, place, int(referred), int(self.signed), int(chronic)])
-        deductible = float(rules.deductible[self.scheme, setting, grade]) * float(rules.deductible_multiplier[place])
-        if waive:
-            left = 0.0
-        elif setting == OUTPATIENT:
-            left = max(deductible - self.deductible_paid[grade], 0.0)
-        else:
-            left = deductible
         amount_in_policy = amount * float(rules.in_policy[self.scheme])
-        used = min(amount_in_policy, left) if rate > 0 else 0.0
-        cap_left = min(float(rules.tier_cap[self.scheme, setting, grade]) - self.reimbursed[setting][grade],
-                       float(rules.setting_cap[self.scheme, setting]) - sum(self.reimbursed[setting]))
-        paid = max(min(rate * (amount_in_policy - used), max(cap_left, 0.0)), 0.0)
-        if setting == OUTPATIENT:
-            self.deductible_paid[grade] += used
-        self.reimbursed[setting][grade] += paid
-        return paid, amount + fee - paid
+        if setting == OUTPATIENT and chronic and self.recognised:
+            paid = self.pay_chronic_special(amount_in_policy, rate)
+        else:
+            paid = self.pay_fund(grade, setting, amount_in_policy, rate, waive, place)
+        qualifying = max(amount_in_policy - paid, 0.0)
+        serious = min(self.pay_serious_illness(qualifying), qualifying)
+        assist = self.pay_assistance(qualifying - serious)
+        return paid, serious, assist, amount + fee - paid - serious - assist
 
 
 _TIERS = ("village", "township", "county", "tertiary")
@@ -338,6 +336,7 @@ class ReferenceModel(mesa.Model):
                 p.reset_accounts()
                 p.oop = 0.0
                 p.ooc = 0.0
+                p.severe = 0
             for pr in self.providers:
                 pr.visits = pr.admissions = 0
                 pr.revenue = 0.0
@@ -387,11 +386,20 @@ class ReferenceModel(mesa.Model):
             fee = t["registration_fee"][tier]
         else:
             amount, fee = t["op_price"][tier] * t["op_severity_cost"][ep.severity], t["registration_fee"][tier]
+        sigma = self.engine.billing.payer_rules.tail_sigma
+        if setting == INPATIENT and ep.severity == 3 and not waive and sigma > 0:
+            amount *= math.exp(sigma * self.random.gauss(0.0, 1.0) - 0.5 * sigma * sigma)
+        if setting == INPATIENT and ep.severity >= 2 and not waive:
+            p.severe += 1
         w = self.engine.world
-        paid, oop = p.pay(tier, setting, amount, fee, int(w.fac_grade[f]), int(w.fac_place[f]), ep.referred, ep.chronic,
-                          waive)
+        paid, serious, assist, oop = p.pay(tier, setting, amount, fee, int(w.fac_grade[f]), int(w.fac_place[f]),
+                                           ep.referred, ep.chronic, waive)
         scheme = ("resident", "employee")[p.scheme]
         name = (_TIERS[tier], scheme)
+        self.count(f"serious_illness_{('outpatient', 'inpatient')[setting]}_{name[0]}_{name[1]}", serious)
+        self.count(f"assistance_{('outpatient', 'inpatient')[setting]}_{name[0]}_{name[1]}", assist)
+        if setting == OUTPATIENT and ep.chronic and p.recognised:
+            self.count(f"chronic_special_{name[0]}_{name[1]}", paid)
         self.count(f"billed_{('outpatient', 'inpatient')[setting]}_{name[0]}", amount + fee)
         self.count(f"reimbursed_{('outpatient', 'inpatient')[setting]}_{name[0]}_{name[1]}", paid)
         self.count(f"oop_{('outpatient', 'inpatient')[setting]}_{name[0]}_{name[1]}", oop)
@@ -480,7 +488,8 @@ class ReferenceModel(mesa.Model):
             oop=np.array([p.oop for p in self.patients]), ooc_inpatient_fund=np.array([p.ooc for p in self.patients]),
             capacity_to_pay=np.array([p.income for p in self.patients]) * inc.capacity_to_pay_share,
             catastrophic_threshold=inc.catastrophic_threshold,
-            income_quintile=np.array([p.quintile for p in self.patients]), scale=self.params.scale)
+            income_quintile=np.array([p.quintile for p in self.patients]), scale=self.params.scale,
+            severely_ill=np.array([p.severe > 0 for p in self.patients], dtype=bool))
         return summarise(daily, persons, len(self.patients) * self.params.scale)
 
 

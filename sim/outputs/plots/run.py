@@ -129,6 +129,11 @@ def fund_by_tier_daily(daily: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                    for sc in ("resident", "employee")) for t in TIERS}
 
 
+def serious_illness_daily(daily: dict[str, np.ndarray]) -> np.ndarray:
+    """Daily 大病保险 payments (zero for runs saved before it was modelled)."""
+    return sum((v for k, v in daily.items() if k.startswith("serious_illness_")), np.zeros(len(daily["day"])))
+
+
 def fig_fund(run: dict, lang: str = "en") -> Figure:
     """Fund spending by tier per month (out-of-county hatched), premiums, and the running balance."""
     daily, summary = run["daily"], run["summary"]
@@ -152,6 +157,11 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     if np.any(settle != 0):
         ax.bar(starts, settle, width=widths * 0.92, bottom=np.where(settle > 0, bottom, 0), align="edge",
                color="#666666", label=tr("settlement", lang), gid="fund-settlement")
+    serious = serious_illness_daily(daily)  # bought from the fund's premiums: fund spending
+    si = binned(serious, width) * per_bin / 1e6
+    if np.any(si != 0):
+        ax.bar(starts, si, width=widths * 0.92, bottom=bottom + np.maximum(settle, 0), align="edge",
+               color="#CC79A7", label=tr("serious_illness", lang), gid="fund-serious-illness")
     prem = binned(daily["premiums"], width) * per_bin / 1e6
     ax.step(np.r_[starts, days[-1] + 1], np.r_[prem, prem[-1]], where="post", color="black", linewidth=2.5,
             label=tr("premiums", lang))
@@ -166,7 +176,7 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper left", bbox_to_anchor=(1.01, 1.0),
               frameon=False, fontsize=13)
 
-    spending = sum(by_tier.values()) + daily["settlement"]
+    spending = sum(by_tier.values()) + daily["settlement"] + serious
     balance = np.cumsum(daily["premiums"] - spending) / 1e6
     ax2.plot(days, balance, color=AFTER_COLOUR, linewidth=3, label=tr("balance", lang))
     ax2.fill_between(days, balance, 0, where=balance < 0, color="#D55E00", alpha=0.25, interpolate=True)

@@ -77,6 +77,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "yuan_m_per": ("million yuan per {n} days", "百万元 / {n}天"),
     "premiums": ("Premiums", "基金收入"),
     "settlement": ("Medical community budget settlement", "医共体总额结算"),
+    "serious_illness": ("Serious-illness insurance", "大病保险"),
     "balance_axes": ("Fund balance since day 0 (premiums − spending)", "基金累计结余（收入 − 支出）"),
     "balance": ("Balance", "累计结余"),
     "out_of_county": ("out of county", "县外"),
