@@ -98,7 +98,8 @@ def effect_phrase(what: tuple[str, str], without: float, with_: float, lang: str
     """'<what> rose by 0.04 points (63.5% without the policy, 63.6% with it)' in `lang`; shares by
     default, else `show` formats a value and `unit` follows the difference."""
     if show is None:
-        show, diff = (lambda v: f"{v:.1%}"), f"{abs(with_ - without) * 100:.2f}"
+        digits = 2 if abs(with_ - without) < 0.001 else 1  # a small effect: enough digits to see it
+        show, diff = (lambda v: f"{v:.{digits}%}"), f"{abs(with_ - without) * 100:.2f}"
     else:
         diff = show(abs(with_ - without))
     move = rose_fell(without, with_, lang)

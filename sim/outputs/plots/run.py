@@ -233,10 +233,12 @@ def burden_effect(run: dict, with_policy: dict[str, np.ndarray], lang: str) -> s
     o0, o1 = without["oop_quintile"][0], with_policy["oop_quintile"][0]
     f0, f1 = without["forgone_quintile"][0], with_policy["forgone_quintile"][0]
     if lang == "zh":
-        return (f"最低收入组人均自付 {o1 - o0:+,.0f} 元/年（无政策 {o0:,.0f} → 有政策 {o1:,.0f}），"
-                f"每千人未就医 {f1 - f0:+,.0f}（{f0:,.0f} → {f1:,.0f}）")
-    return (f"the poorest fifth pay {o1 - o0:+,.0f} yuan a year ({o0:,.0f} without → {o1:,.0f} with) "
-            f"and forgo {f1 - f0:+,.0f} episodes per 1,000 ({f0:,.0f} → {f1:,.0f})")
+        return (f"最低收入组人均自付{'增加' if o1 >= o0 else '减少'} {abs(o1 - o0):,.0f} 元/年（无政策 {o0:,.0f} → "
+                f"有政策 {o1:,.0f}），每千人未就医{'增加' if f1 >= f0 else '减少'} {abs(f1 - f0):,.0f}"
+                f"（{f0:,.0f} → {f1:,.0f}）")
+    return (f"the poorest fifth pay {abs(o1 - o0):,.0f} yuan a year {'more' if o1 >= o0 else 'less'} "
+            f"({o0:,.0f} without → {o1:,.0f} with) and forgo {abs(f1 - f0):,.0f} "
+            f"{'more' if f1 >= f0 else 'fewer'} episodes per 1,000 ({f0:,.0f} → {f1:,.0f})")
 
 
 def fig_burden(run: dict, lang: str = "en") -> Figure:
