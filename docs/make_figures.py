@@ -57,7 +57,9 @@ one year, their own seeds); `python docs/make_figures.py` regenerates them.
 The share of visits at each tier, week by week; the dashed line is the day the policy starts
 (tertiary outpatient pooling switched off for resident insurance). The lower panel is the
 official indicator 基层诊疗人次占比, the grassroots share of in-county visits, with its mean
-before and after. In this run: *{visit_shares}*.
+before and after. A run of a scenario with dated changes also runs the same scenario and seed
+without them, and the titles state the policy's effect against that run from the policy day (not
+before against after, which mixes in the insurance year and chance). In this run: *{visit_shares}*.
 
 ![Visit shares by tier, Xinxiang 2025](figures/xinxiang_2025_visit_shares.png)
 
@@ -88,9 +90,11 @@ balance. *{fund}*.
 
 **Who bears the cost.** Out-of-pocket spending and care forgone (not sought, or abandoned while
 waiting) by income fifth and by severity, before and after the policy: the collateral harm
-(误伤) a policy may do. *{burden}*. Before and after inside one run also differ by the calendar
-(deductibles and caps reset each insurance year) and by chance: for a policy's effect, compare it
-with the baseline on the same seeds over replications.
+(误伤) a policy may do. The bars are before and after the policy day, which also differ by the
+calendar (deductibles and caps reset each insurance year) and by chance; the title gives the
+policy's effect, against the same seed without the policy: *{burden}*. One run is one
+realisation: for an interval, compare the policy with the baseline over replications
+(`python run.py compare`).
 
 ![Out-of-pocket and care forgone by income and severity](figures/xinxiang_2025_burden.png)
 
@@ -115,9 +119,11 @@ fit for.
 .venv/bin/python run.py dashboard            # prints http://127.0.0.1:8765/ ; --port to change it
 ```
 
-A Mesa SolaraViz page that works without internet (Solara's web assets come from the
-`solara-assets` package; telemetry is off). Choose a scenario, a county size and a seed in the
-sidebar (Reset builds it), then Step (a week per click) or play. Move the levers at any time:
+A Solara page built on Mesa that works without internet (Solara's web assets come from the
+`solara-assets` package; telemetry is off), made for a projector. The teacher's controls are in
+plain words: Play / Pause, a play speed (weeks a second), "Step a week" and Reset, which builds the
+scenario, county size and seed chosen in the sidebar. A 中文 / English button in the top bar
+switches every label, the charts and the indicator names included. Move the levers at any time:
 tertiary outpatient reimbursement for residents, grassroots outpatient reimbursement, the
 family-doctor signing target, the county medical community on or off. A change takes effect the
 next day, is marked on the chart, and the tier shares, the flow between tiers and the referral
@@ -166,10 +172,10 @@ def dashboard_screenshot(path: Path) -> bool:
             browser = pw.chromium.launch(executable_path=str(chromium), args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1600, "height": 1250})
+            page = browser.new_page(viewport={"width": 1600, "height": 900})  # a projector
             page.goto(url)
-            page.get_by_text("Policy levers").wait_for(timeout=90_000)
-            step = page.get_by_role("button", name="Step")
+            page.locator(".tierflow-shares img").wait_for(timeout=90_000)
+            step = page.locator(".tierflow-step")
             for week in range(1, 13):
                 step.click()
                 page.wait_for_function(f"() => document.querySelector('.tierflow-shares-text').innerText"

@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.engine.indicators import HEADLINE_ROWS, head, row_label
-from sim.engine.metrics import display_width, format_indicator
-from sim.scenario.loader import ScenarioError, Timeline, load
+from sim.outputs.runs import run_scenario, summary_table  # noqa: F401  (the run command's work and table)
+from sim.scenario.loader import ScenarioError, load
 
 EXIT_BAD_INPUT = 2
 EXIT_CANNOT_WRITE = 1  # the run or drawing worked but its results could not be written
@@ -31,60 +30,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="results", help="results root folder (default: results/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a parameter, e.g. --set insurance.resident.outpatient.tertiary.rate=0")
-
-
-def summary_table(summary: dict, lang: str = "en") -> str:
-    """The headline indicators as a text table in `lang` ('en' or 'zh'); before/after columns when the
-    scenario has changes. Columns are aligned by display width (a Chinese character takes two)."""
-    periods = summary.get("periods")
-    heads = [head("whole_run", lang)]
-    cols = [summary]
-    if periods:
-        day = summary["changes"][0]["day"] if summary.get("changes") else "?"
-        heads += [head("before", lang, day=day), head("after", lang, day=day)]
-        cols += [periods["before"], periods["after"]]
-    heads = [h[0].lower() + h[1:] for h in heads] if lang == "en" else heads  # as before: "whole run"
-    rows = [(row_label(ind, lang), [format_indicator(c[ind.key], ind.fmt, lang) for c in cols])
-            for ind in HEADLINE_ROWS]
-    width = max(display_width(label) for label, _ in rows)
-    widths = [max(17, display_width(h) + 3, *(display_width(cells[j]) + 3 for _, cells in rows))
-              for j, h in enumerate(heads)]
-
-    def line(first: str, cells: list[str]) -> str:
-        return first + " " * (width - display_width(first)) + "".join(
-            " " * (w - display_width(c)) + c for c, w in zip(cells, widths))
-    return "\n".join([line("", heads)] + [line(label, cells) for label, cells in rows])
-
-
-def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en") -> Path:
-    """Run one scenario and save its results folder (figure labels in `lang`); return the folder."""
-    from sim.engine.model import TierFlowModel
-    from sim.outputs.plots import draw_run
-    from sim.outputs.results import manifest, save_run
-
-    base = timeline.base
-    started = time.perf_counter()
-    if not quiet:
-        print(f"TierFlow · {base.name} · {base.world.population:,} residents · {base.days} days · "
-              f"seed {base.seed}" + (f" · 1 agent = {base.scale} residents" if base.scale > 1 else ""))
-    model = TierFlowModel(timeline)
-    if not quiet:
-        for warning in model.scale_warnings():
-            print(f"note: {warning}")
-    model.run()
-    summary = model.summary()
-    wall = time.perf_counter() - started
-    meta = manifest(base.seed, wall, timeline.sources, timeline.overrides, residents=base.world.population,
-                    coordinates=model.world.coordinates,
-                    agents=model.people.n, days=base.days)
-    tables = {"facilities": model.facility_table(), "referrals": model.referral_table(),
-              "settlements": model.settlement_table()}
-    folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
-                      draw=(lambda folder: draw_run(folder, lang=lang)) if draw else None)
-    if not quiet:
-        print(summary_table(summary, lang))
-        print(f"\nResults: {folder}/  ({wall:.1f} s)")
-    return folder
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -91,9 +91,13 @@ def test_visit_shares_stack_tiers_and_mark_the_policy_day(policy):
     assert means["mean-before"] == pytest.approx(periods["before"]["grassroots_share"], abs=1e-9)
     assert means["mean-after"] == pytest.approx(periods["after"]["grassroots_share"], abs=1e-9)
     title = _title(fig)
-    b, a = periods["before"]["grassroots_share"], periods["after"]["grassroots_share"]
-    assert f"{b:.1%}" in title and f"{a:.1%}" in title and f"day {CHANGE}" in title
+    # The title is the policy's effect: with it against the same seed without it, not before/after.
+    b, a = periods["without_policy"]["grassroots_share"], periods["after"]["grassroots_share"]
+    digits = 2 if abs(a - b) < 0.001 else 1
+    assert f"{b:.{digits}%} without the policy" in title and f"{a:.{digits}%} with it" in title
+    assert f"day {CHANGE}" in title
     assert ("rose" if a > b else "fell" if a < b else "stayed") in title
+    assert f"{abs(run['summary']['policy_effect']['grassroots_share']) * 100:.2f} points" in title
 
 
 def test_flow_diagram_is_the_summary_flow_matrix(policy):
@@ -108,7 +112,7 @@ def test_flow_diagram_is_the_summary_flow_matrix(policy):
     # One ribbon per non-empty cell; moves between tiers (referral, bypass) are among them.
     assert set(ribbons) == {(a, b) for i, a in enumerate(TIERS) for j, b in enumerate(TIERS) if m[i, j] > 0}
     assert any(a != b for a, b in ribbons)
-    before = flow_matrix(run["summary"]["periods"]["before"]["flow"])
+    before = flow_matrix(run["summary"]["periods"]["without_policy"]["flow"])
     after = flow_matrix(run["summary"]["periods"]["after"]["flow"])
     title = _title(fig)
     assert f"{before[2:].sum() / before.sum():.1%}" in title and f"{after[2:].sum() / after.sum():.1%}" in title
@@ -231,7 +235,9 @@ def test_fund_bars_add_up_to_the_fund_and_the_balance_to_the_summary(policy):
     assert _policy_lines(top) == [CHANGE] and _policy_lines(bottom) == [CHANGE]
     p = run["summary"]["periods"]
     title = _title(fig)
-    assert f"{p['before']['out_of_county_fund_share']:.1%}" in title
+    b, a = p["without_policy"]["out_of_county_fund_share"], p["after"]["out_of_county_fund_share"]
+    digits = 2 if abs(a - b) < 0.001 else 1
+    assert f"{b:.{digits}%} without the policy" in title and f"{a:.{digits}%} with it" in title
     assert f"{p['after']['out_of_county_fund_share']:.1%}" in title
 
 
@@ -255,8 +261,10 @@ def test_burden_panels_show_income_fifths_and_severities_before_and_after(policy
     assert table["after"]["not_sought"].sum() == pytest.approx(
         group(run["daily"], "forgone", CHANGE, n).sum() / residents * 365 / (n - CHANGE) * 1000)
     title = _title(fig)
-    for span in ("before", "after"):
-        assert f"{table[span]['oop_quintile'][0]:,.0f}" in title
+    without = burden_table({**run, "daily": run["daily_without_policy"]})["after"]
+    assert f"{without['oop_quintile'][0]:,.0f} without → {table['after']['oop_quintile'][0]:,.0f} with" in title
+    change = table["after"]["oop_quintile"][0] - without["oop_quintile"][0]
+    assert f"{abs(change):,.0f} yuan a year {'more' if change >= 0 else 'less'}" in title
 
 
 def test_a_run_without_changes_has_no_policy_marker_and_one_mean(baseline_folder):

@@ -94,6 +94,8 @@ def test_report_describes_the_scenario_its_change_levers_figures_and_caveats(pol
     caveats = html.unescape(text[text.index("<h2>Caveats</h2>"):])
     assert "synthetic" in caveats and "Calibration status" in caveats and "Not fit for" in caveats
     assert "not the policy's effect alone" in caveats  # before/after inside one run
+    assert "same scenario and seed without its dated changes" in caveats  # the counterfactual
+    assert "<th>Without policy</th><th>With policy</th><th>Effect</th>" in text
 
 
 def test_report_sets_the_run_against_the_published_figures(policy_folder, report):

@@ -2,11 +2,13 @@
 
     python run.py dashboard [--port 8765]
 
-Choose a scenario and a county size in the sidebar (Reset builds it), then Step (a week
-at a time by default) or play. Move the policy levers at any time: the change takes
-effect from the next day, is marked on the chart, and the shares, the flow between tiers
-and the referral network (last 30 days) follow. Works offline: Solara's web assets come
-from the `solara-assets` package, telemetry is off (see `serve`).
+Teacher's controls in plain words: Play / Pause, play speed, "Step a week", Reset (which
+builds the county chosen in the sidebar). Move the policy levers at any time: the change takes
+effect from the next day, is marked on the chart, and the shares, the flow between tiers and
+the referral network (last 30 days) follow. A 中文/English button switches every label.
+Works offline: Solara's web assets come from the `solara-assets` package, telemetry is off
+(see `serve`). Mesa's model and its redraw signal drive the page; Mesa's developer controls
+(play interval in ms, render interval, threads) are not shown.
 
 Needs the optional extra: `pip install -e ".[dashboard]"`.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -34,8 +37,10 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
+from sim.engine.indicators import label  # noqa: E402
 from sim.engine.metrics import group  # noqa: E402
 from sim.engine.model import TierFlowModel  # noqa: E402
+from sim.outputs.dashboard_words import say  # noqa: E402
 from sim.outputs.plots.flows import draw_flow, draw_network, flow_facts  # noqa: E402
 from sim.outputs import resident_panel  # noqa: E402
 from sim.outputs.plots.style import TIER_COLOURS, resolve_lang, rolling, tier_label, tier_visits  # noqa: E402
@@ -49,9 +54,11 @@ SCENARIO_DIR = Path(os.environ.get("TIERFLOW_SCENARIOS", ROOT / "scenarios"))
 DEFAULT_SCENARIO = "xinxiang_2025.yaml"
 CLASS_SIZE = 20_000          # residents: a year runs in about a second, so a class sees it move
 WINDOW = 30                  # days the flow and the network summarise
-STYLE = resolve_lang("en")[1]  # the figures' look, with a CJK fallback for Chinese place names
+STYLES = {lang: resolve_lang(lang)[1] for lang in ("en", "zh")}  # the figures' look; CJK for place names
 SIGNING_RAMP_DAYS = 90       # a signing campaign started from the dashboard reaches its target in a quarter
 SLIDER_MAX = 0.95            # no slider reaches a full 100% (within each parameter's own range)
+WEEK = 7                     # days one "Step a week" runs
+SPEEDS = (1, 2, 4, 8)        # play speeds a class chooses from, in weeks a second
 
 # The levers a class moves: name -> (label, the parameter paths it sets).
 LEVERS = {
@@ -149,7 +156,7 @@ class ClassroomModel(TierFlowModel):
 
     def _remember(self) -> None:
         ref = self.referral_table()  # the public table, scaled to residents
-        pairs = {(a, b): c for a, b, c in zip(ref["from_id"], ref["to_id"], ref["count"])}
+        pairs = {(a, b, kind): c for a, b, kind, c in zip(ref["from_id"], ref["to_id"], ref["kind"], ref["count"])}
         self.recent.append((self.fac.visits.copy(), self.fac.admissions.copy(), pairs))
 
     # ---------------------------------------------------------------- levers
@@ -188,11 +195,11 @@ class ClassroomModel(TierFlowModel):
             fac["admissions"] = ((a1 - a0) * k).tolist()
             pairs = sorted(p for p in r1 if r1[p] - r0.get(p, 0) > 0)
             tier = dict(zip(self.world.fac_id, self.world.fac_tier))
-            ref = {"from_id": [a for a, _ in pairs], "to_id": [b for _, b in pairs],
-                   "direction": ["up" if tier[b] > tier[a] else "down" for a, b in pairs],
-                   "count": [r1[p] - r0.get(p, 0) for p in pairs]}
+            ref = {"from_id": [a for a, _, _ in pairs], "to_id": [b for _, b, _ in pairs],
+                   "direction": ["up" if tier[b] > tier[a] else "down" for a, b, _ in pairs],
+                   "kind": [kind for _, _, kind in pairs], "count": [r1[p] - r0.get(p, 0) for p in pairs]}
         else:
-            ref = {"from_id": [], "to_id": [], "direction": [], "count": []}
+            ref = {"from_id": [], "to_id": [], "direction": [], "kind": [], "count": []}
         return {"facilities": fac, "referrals": ref, "settlements": self.settlement_table()}
 
     def recorded(self) -> dict[str, np.ndarray]:
@@ -202,85 +209,138 @@ class ClassroomModel(TierFlowModel):
 
 # ------------------------------------------------------------------ drawings
 
-def shares_figure(model: ClassroomModel) -> tuple[Figure, str]:
+def _style(lang: str, shrink: float = 1.0) -> dict:
+    return {k: v * shrink if isinstance(v, (int, float)) and "size" in k else v for k, v in STYLES[lang].items()}
+
+
+def shares_figure(model: ClassroomModel, lang: str = "en") -> tuple[Figure, str]:
     """Tier shares of visits (7-day) from day 0 to today, lever and policy days marked; and a summary line."""
     daily = model.recorded()
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")  # Figure, not pyplot: sessions draw in threads
-    style = {k: v * 0.8 if isinstance(v, (int, float)) and "size" in k else v for k, v in STYLE.items()}
     top = 0.6
-    with matplotlib.rc_context(style):
+    with matplotlib.rc_context(_style(lang, 0.8)):
         ax = fig.add_subplot()
         days = daily["day"]
         if len(days):
             visits = {t: rolling(v) for t, v in tier_visits(daily).items()}
             total = np.maximum(sum(visits.values()), 1e-9)
             for t in TIERS:
-                ax.plot(days, visits[t] / total, color=TIER_COLOURS[t], linewidth=2.5, label=tier_label(t))
+                ax.plot(days, visits[t] / total, color=TIER_COLOURS[t], linewidth=2.5, label=tier_label(t, lang))
                 top = max(top, float(np.max(visits[t] / total)) * 1.15)
-        for day, label in model.change_log:
+        for day, _ in model.change_log:
             if day >= 0:
                 ax.axvline(day, color="black", linestyle="--", linewidth=1.5, gid="policy-change")
         ax.set_xlim(0, model.params.days)
         ax.set_ylim(0, min(top, 1.0))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel("Day")
-        ax.set_ylabel("Share of visits (7-day)")
+        ax.set_xlabel(say("day", lang))
+        ax.set_ylabel(say("share_of_visits", lang))
         if len(days):
             ax.legend(loc="upper right", fontsize=10, ncols=2)
-        ax.set_title("Where visits happen", loc="left")
+        ax.set_title(say("shares_axes", lang), loc="left")
     raw = tier_visits(daily)
     span = slice(max(len(days) - 7, 0), len(days))
     g = raw["village"][span].sum() + raw["township"][span].sum()
     share = g / max(g + raw["county"][span].sum(), 1e-9)
-    text = (f"Day {max(model.day, 0)} of {model.params.days} · grassroots share of in-county visits, last 7 days: "
-            f"{share:.1%} · policy changes so far: {sum(1 for d, _ in model.change_log if d >= 0)}")
-    return fig, text
+    text = say("shares_text", lang, day=max(model.day, 0), days=model.params.days,
+               indicator=label("grassroots_share", lang), share=f"{share:.1%}",
+               changes=sum(1 for d, _ in model.change_log if d >= 0))
+    return fig, text[0].upper() + text[1:]
 
 
-def flow_figure(model: ClassroomModel) -> tuple[Figure, str]:
+def flow_figure(model: ClassroomModel, lang: str = "en") -> tuple[Figure, str]:
     """Sankey of the last WINDOW days: first-contact tier to the tier that treated."""
     daily = model.recorded()
     n = len(daily["day"])
     m = group(daily, "flow", max(n - WINDOW, 0), n) if n else np.zeros((4, 4))
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(_style(lang)):
         ax = fig.add_subplot()
         if m.sum() > 0:
-            draw_flow(ax, m)
+            draw_flow(ax, m, lang)
         else:
             ax.set_axis_off()
-        ax.set_title(f"Flow between tiers, last {WINDOW} days", loc="left", fontsize=14, pad=28)
+        ax.set_title(say("flow_axes", lang, window=WINDOW), loc="left", fontsize=14, pad=28)
     facts = flow_facts(m)
-    return fig, (f"{facts['hospital_first']:.1%} of episodes began at a hospital; "
-                 f"{facts['moved']:.1%} moved to another tier")
+    return fig, say("flow_text", lang, first=f"{facts['hospital_first']:.1%}", moved=f"{facts['moved']:.1%}")
 
 
-def network_figure(model: ClassroomModel) -> tuple[Figure, str]:
+def network_figure(model: ClassroomModel, lang: str = "en") -> tuple[Figure, str]:
     """The referral network, last WINDOW days."""
     tables = model.window_tables()
     fig = Figure(figsize=(7.5, 6.0), layout="constrained")
-    with matplotlib.rc_context(STYLE):
+    with matplotlib.rc_context(_style(lang)):
         ax = fig.add_subplot()
         geo = model.params.world.files is not None  # CSV counties are placed by longitude/latitude
-        lines = draw_network(ax, tables, geo=geo, routes=False, label_size=9, fast=True, legend_below=True)
-        ax.set_title(f"Referral network, last {WINDOW} days", loc="left", fontsize=14)
+        lines = draw_network(ax, tables, lang=lang, geo=geo, routes=False, label_size=9, fast=True,
+                             legend_below=True)
+        ax.set_title(say("network_axes", lang, window=WINDOW), loc="left", fontsize=14)
         ax.tick_params(labelsize=9)
         ax.xaxis.label.set_fontsize(10)
         ax.yaxis.label.set_fontsize(10)
     total = sum(tables["referrals"]["count"])
-    return fig, f"{total:,.0f} referrals in the last {WINDOW} days ({lines['up']} routes up, {lines['down']} down)"
+    return fig, say("network_text", lang, total=f"{total:,.0f}", window=WINDOW, up=lines["up"], down=lines["down"])
+
+
+def step_days(model: ClassroomModel, days: int = WEEK) -> None:
+    """Run up to `days` days, stopping at the end of the scenario."""
+    for _ in range(days):
+        if model.day >= model.params.days:
+            return
+        model.step()
+
+
+def finished(model: ClassroomModel) -> bool:
+    """Whether the scenario's days have all run."""
+    return model.day >= model.params.days
 
 
 # ------------------------------------------------------------------ the page
+#
+# The "follow one resident" panel (sim/outputs/resident_panel.py), a Solara component called as
+# RESIDENT_PANEL(model=..., lang=...); the page shows it beside the referral network.
+RESIDENT_PANEL = resident_panel.component()
 
-def _components():
-    """The SolaraViz components: levers, shares, flow, network."""
+
+def _county_params(lang: str, setup: dict) -> dict:
+    """The county set-up inputs (Mesa's UserInputs), labelled in `lang`."""
+    files = scenario_files()
+    return {
+        "scenario_file": {"type": "Select", "value": setup["scenario_file"], "values": files,
+                          "label": say("scenario_file", lang)},
+        "residents": {"type": "SliderInt", "value": setup["residents"], "min": 5_000, "max": 100_000, "step": 5_000,
+                      "label": f"{say('residents', lang)}: {setup['residents']:,}"},
+        "seed": {"type": "SliderInt", "value": setup["seed"], "min": 1, "max": 100, "step": 1,
+                 "label": f"{say('seed', lang)}: {setup['seed']}"},
+    }
+
+
+def _controls():
+    """The teacher's controls (play, speed, step a week, reset) and the policy levers, as Solara components."""
     import solara
     from mesa.visualization.utils import force_update, update_counter
 
     @solara.component
-    def Levers(model: ClassroomModel):
-        update_counter.get()  # redraw after every step, like Mesa's own components
+    def Controls(model, playing, speed, on_reset, lang: str):
+        with solara.Card(say("run", lang)):
+            with solara.Row(justify="space-between"):
+                solara.Button(say("pause" if playing.value else "play", lang), color="primary",
+                              on_click=lambda: playing.set(not playing.value), disabled=finished(model),
+                              classes=["tierflow-play"])
+                solara.Button(say("step_week", lang), color="primary", disabled=playing.value or finished(model),
+                              on_click=lambda: (step_days(model), force_update()), classes=["tierflow-step"])
+                solara.Button(say("reset", lang), on_click=on_reset, classes=["tierflow-reset"])
+            n = SPEEDS[speed.value]
+            with solara.Column(gap="0px", classes=["tierflow-speed"]):
+                solara.Text(say("speed" if n > 1 else "speed_one", lang, n=n))
+                solara.SliderInt("", value=speed.value, on_value=speed.set, min=0, max=len(SPEEDS) - 1, step=1,
+                                 thumb_label=False)
+            if finished(model):
+                solara.Text(say("finished", lang))
+
+    @solara.component
+    def Levers(model: ClassroomModel, lang: str):
+        update_counter.get()
         values = model.levers()
 
         def mover(name):
@@ -289,65 +349,106 @@ def _components():
                 force_update()
             return move
 
-        with solara.Card("Policy levers (take effect tomorrow)"):
+        with solara.Card(say("levers", lang)):
             for name in ("tertiary_outpatient", "grassroots_outpatient", "signing_target"):
                 low, high = slider_range(name)
-                solara.SliderFloat(f"{LEVERS[name][0]}: {values[name]:.0%}", value=values[name],
-                                   on_value=mover(name), min=low, max=high, step=0.05, thumb_label=False)
-            solara.Checkbox(label=LEVERS["medical_community"][0], value=values["medical_community"],
+                with solara.Column(gap="0px", classes=[f"tierflow-lever-{name}"]):
+                    solara.Text(f"{say(name, lang)}: {values[name]:.0%}")
+                    solara.SliderFloat("", value=values[name], on_value=mover(name), min=low, max=high, step=0.05,
+                                       thumb_label=False)
+            solara.Checkbox(label=say("medical_community", lang), value=values["medical_community"],
                             on_value=mover("medical_community"))
             solara.Text(  # plain text: Markdown would fetch KaTeX from a CDN
-                f"Scenario {model.params.name}, {model.people.n * model.params.scale:,} residents, day "
-                f"{max(model.day, 0)}. "
-                f"Now: tertiary {values['tertiary_outpatient']:.0%}, grassroots {values['grassroots_outpatient']:.0%}, "
-                f"signing target {values['signing_target']:.0%} (signed now {model.signed_count / model.people.n:.0%};"
-                f" signing only rises), medical community {'on' if values['medical_community'] else 'off'}.",
+                say("levers_now", lang, name=model.params.name, residents=f"{model.people.n * model.params.scale:,}",
+                    day=max(model.day, 0), tertiary=f"{values['tertiary_outpatient']:.0%}",
+                    grassroots=f"{values['grassroots_outpatient']:.0%}", target=f"{values['signing_target']:.0%}",
+                    signed=f"{model.signed_count / model.people.n:.0%}",
+                    community=say("on" if values["medical_community"] else "off", lang)),
                 classes=["tierflow-levers-text"])
 
-    def plot(maker, name):
+    return Controls, Levers
+
+
+def _views():
+    """The three figure views (shares, flow, network) as Solara components."""
+    import solara
+    from mesa.visualization.utils import update_counter
+
+    def view(maker, name):
         @solara.component
-        def View(model: ClassroomModel):
-            update_counter.get()
-            fig, text = maker(model)
+        def View(model: ClassroomModel, lang: str):
+            update_counter.get()  # redraw after every step
+            fig, text = maker(model, lang)
             with solara.Column(classes=[f"tierflow-{name}"]):
-                solara.FigureMatplotlib(fig, format="png", dependencies=[model.day, len(model.change_log), id(model)])
+                solara.FigureMatplotlib(fig, format="png",
+                                        dependencies=[model.day, len(model.change_log), id(model), lang])
                 solara.Text(text, classes=[f"tierflow-{name}-text"])
         View.__name__ = name
         return View
 
-    return [(Levers, 0), (plot(shares_figure, "shares"), 0), (plot(flow_figure, "flow"), 0),
-            (plot(network_figure, "network"), 0)] + resident_panel.components()
+    return view(shares_figure, "shares"), view(flow_figure, "flow"), view(network_figure, "network")
 
 
-def make_page():
-    """The page component: one classroom model per browser session, in a SolaraViz."""
-    import mesa.visualization.solara_viz as viz
+def _page(controls, levers, views):
+    """The page: app bar with the language switch, sidebar with the controls, the views in two rows."""
     import solara
-    from mesa.visualization import SolaraViz
+    from mesa.visualization.solara_viz import UserInputs
+    from mesa.visualization.utils import force_update
 
-    viz.make_initial_grid_layout = _layout  # Mesa's default cells are too small to read the charts
-    components = _components()
-    files = scenario_files()
-    default = DEFAULT_SCENARIO if DEFAULT_SCENARIO in files else files[0]
-    model_params = {
-        "scenario_file": {"type": "Select", "value": default, "values": files, "label": "Scenario (then Reset)"},
-        "residents": {"type": "SliderInt", "value": CLASS_SIZE, "min": 5_000, "max": 100_000, "step": 5_000,
-                      "label": "Residents simulated (then Reset)"},
-        "seed": {"type": "SliderInt", "value": 1, "min": 1, "max": 100, "step": 1, "label": "Seed (then Reset)"},
-    }
+    Controls, Levers, (shares, flow, network) = controls, levers, views
 
     @solara.component
     def Page():
-        model = solara.use_memo(lambda: ClassroomModel(default), [])
-        SolaraViz(model, components=components, model_params=model_params, name="TierFlow classroom",
-                  play_interval=150, render_interval=7)
+        lang = solara.use_reactive("en")
+        setup = solara.use_reactive({"scenario_file": _default_file(), "residents": CLASS_SIZE, "seed": 1})
+        model = solara.use_reactive(solara.use_memo(lambda: ClassroomModel(setup.value["scenario_file"]), []))
+        playing = solara.use_reactive(False)
+        speed = solara.use_reactive(1)
+
+        def play():
+            while playing.value and not finished(model.value):
+                time.sleep(1.0 / SPEEDS[speed.value])
+                step_days(model.value)
+                force_update()
+            playing.set(False)
+        solara.lab.use_task(play, dependencies=[playing.value], prefer_threaded=True)
+
+        def reset():
+            playing.set(False)
+            model.set(ClassroomModel(**setup.value))
+            force_update()
+
+        solara.Title(say("title", lang.value))
+        with solara.AppBar():
+            solara.AppBarTitle(say("title", lang.value))
+            solara.Button(say("switch_to", lang.value), text=True, classes=["tierflow-lang"],
+                          on_click=lambda: lang.set("zh" if lang.value == "en" else "en"))
+        with solara.Sidebar():
+            Controls(model.value, playing, speed, reset, lang.value)
+            Levers(model.value, lang.value)
+            with solara.Card(say("county", lang.value)):
+                UserInputs(_county_params(lang.value, setup.value),
+                           on_change=lambda name, value: setup.set({**setup.value, name: value}))
+        with solara.Columns([1, 1]):
+            shares(model.value, lang.value)
+            flow(model.value, lang.value)
+        with solara.Columns([1, 1]):
+            network(model.value, lang.value)
+            if RESIDENT_PANEL is not None:
+                with solara.Column(classes=["tierflow-resident-slot"]):
+                    RESIDENT_PANEL(model=model.value, lang=lang.value)
 
     return Page
 
 
-def _layout(n: int) -> list[dict]:
-    """Levers and charts in two columns, tall enough to read."""
-    return [{"i": i, "w": 6, "h": 16, "moved": False, "x": 6 * (i % 2), "y": 16 * (i // 2)} for i in range(n)]
+def _default_file() -> str:
+    files = scenario_files()
+    return DEFAULT_SCENARIO if DEFAULT_SCENARIO in files else files[0]
+
+
+def make_page():
+    """The page component: one classroom model per browser session."""
+    return _page(*_controls(), _views())
 
 
 _PAGE = None
@@ -367,6 +468,10 @@ def __getattr__(name: str):
 def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     """Start the dashboard server in this process's place (Ctrl+C stops it)."""
     env = {**os.environ, **OFFLINE_ENV}
+    # Solara warns on every page load from an address other than "localhost" (127.0.0.1, a classroom
+    # LAN) that it cannot set a cross-site cookie over http: expected here, and noise in the terminal.
+    quiet = "ignore:Cookies with samesite=none require https:UserWarning"
+    env["PYTHONWARNINGS"] = ",".join(w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
     args = [sys.executable, "-m", "solara", "run", "sim.outputs.dashboard", "--host", host, "--port", str(port),
             "--production", "--no-open"]
     os.execve(sys.executable, args, env)

@@ -21,6 +21,7 @@ import yaml
 from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
 from sim.engine.metrics import format_indicator
 from sim.outputs.results import atomic_file, load_run
+from sim.outputs.runs import HEADS, format_effect
 from sim.scenario.loader import ScenarioError, load
 from sim.scenario.schema import Scenario
 
@@ -155,12 +156,19 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
     periods = summary.get("periods")
     day = summary["changes"][0]["day"] if periods and summary.get("changes") else None
     heads = [head("indicator", lang), head("whole_run", lang)]
+    effect = "policy_effect" in summary
+    if effect:
+        heads += [_head_effect(name, lang) for name in ("without", "with", "effect")]
     if periods:
         heads += [head("before", lang, day=day), head("after", lang, day=day), head("change", lang)]
     rows = []
     for ind in HEADLINE_ROWS:
         key, kind = ind.key, ind.fmt
         cells = [_e(row_label(ind, lang)), _e(format_indicator(summary[key], kind, lang))]
+        if effect:
+            cells += [_e(format_indicator(periods["without_policy"][key], kind, lang)),
+                      _e(format_indicator(periods["after"][key], kind, lang)),
+                      _e(format_effect(summary["policy_effect"][key], kind, lang))]
         if periods:
             b, a = periods["before"][key], periods["after"][key]
             if kind == "pct":
@@ -173,6 +181,10 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head_row = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in heads) + "</tr>"
     return f'<table class="ind"><thead>{head_row}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _head_effect(name: str, lang: str) -> str:
+    return HEADS[name][1 if lang == "zh" else 0]
 
 
 def calibration_note(run: dict) -> str:
@@ -248,7 +260,14 @@ def caveats(run: dict) -> list[str]:
         out.append("Calibration status: unknown. The behavioural constants differ from the schema's defaults, and no "
                    "calibration record among the scenario files matches this run. The table below sets this run "
                    "against the published figures.")
-    if s.get("periods"):
+    if s.get("policy_effect"):
+        start, end = s["policy_effect_window"]
+        out.append(f"The policy's effect (columns without / with / effect) compares this run with the same scenario "
+                   f"and seed without its dated changes, over days {start}-{end - 1}: both share their illnesses "
+                   "until the policy acts, so the calendar (the insurance year) cancels out. It is still one "
+                   "realisation. The before/after columns are not the policy's effect alone: they include the calendar "
+                   "(deductibles and caps reset every 365 days), ramps and chance.")
+    elif s.get("periods"):
         out.append("Before and after inside one run is not the policy's effect alone: the insurance year (deductibles "
                    "and caps reset every 365 days), ramps and chance differ between the two halves. For the effect, "
                    "compare the policy with its baseline on the same seeds (common random numbers) over several "

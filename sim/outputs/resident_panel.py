@@ -69,17 +69,17 @@ def journey_lines(model, i: int) -> list[str]:
     return out or ["No episode since the resident was followed."]
 
 
-def components() -> list:
-    """The panel as a SolaraViz component (with its layout slot), for the dashboard."""
+def component():
+    """The panel as a Solara component for the dashboard, called as `Panel(model=..., lang=...)`."""
     import solara
     from mesa.visualization.utils import update_counter
 
     @solara.component
-    def FollowOneResident(model):
+    def FollowOneResident(model, lang: str = "en"):
         update_counter.get()
         ids = ensure_followed(model)
         chosen, set_chosen = solara.use_state(ids[0] if ids else None)
-        with solara.Card("Follow one resident"):
+        with solara.Card("跟随一位居民 Follow one resident" if lang == "zh" else "Follow one resident"):
             if chosen is None:
                 solara.Text("No resident to follow.")
                 return
@@ -89,4 +89,4 @@ def components() -> list:
             for line in journey_lines(model, chosen)[-30:]:
                 solara.Text(line)
 
-    return [(FollowOneResident, 0)]
+    return FollowOneResident

@@ -3,7 +3,9 @@
     results/<scenario-name>/<timestamp>/
         scenario.yaml   the fully resolved scenario (re-runnable as is)
         daily.csv       one row per simulated day
-        summary.json    indicators for the run and before/after the first change
+        daily_without_policy.csv  the same scenario and seed without its dated changes (when it has some)
+        summary.json    indicators for the run, before/after the first change, and the policy's
+                        effect (with minus without its changes) from the first change
         manifest.json   version, seed, command, wall time, sources
         facilities.csv  per-facility visits, admissions, referrals out, revenue, position
         referrals.csv   referrals per (from, to) facility pair, up or down
@@ -213,8 +215,10 @@ def newest_run(scenario_folder: Path) -> Path | None:
 
 def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray], summary: dict,
              meta: dict, tables: dict[str, dict[str, list]] | None = None,
-             draw: Callable[[Path], None] | None = None) -> Path:
-    """Write a whole run atomically and return its folder; `tables` become <name>.csv files.
+             draw: Callable[[Path], None] | None = None,
+             extra_daily: dict[str, dict[str, np.ndarray]] | None = None) -> Path:
+    """Write a whole run atomically and return its folder; `tables` become <name>.csv files and
+    `extra_daily` (name -> daily columns, e.g. the counterfactual's) more daily series.
 
     The folder is named by the start time and, when the run had `--set` overrides
     (`meta["overrides"]`), a short tag naming them. Nothing is left behind on failure."""
@@ -223,6 +227,8 @@ def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray]
         (tmp / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True),
                                            encoding="utf-8")
         write_daily(tmp / "daily.csv", daily)
+        for daily_name, columns in (extra_daily or {}).items():
+            write_daily(tmp / f"{daily_name}.csv", columns)
         write_json(tmp / "summary.json", summary)
         write_json(tmp / "manifest.json", {**meta, "folder": final.name})
         for table_name, table in (tables or {}).items():
@@ -237,12 +243,16 @@ def save_run(root: Path, name: str, resolved: dict, daily: dict[str, np.ndarray]
 
 
 def load_run(folder: Path) -> dict:
-    """Read a run folder: daily columns, summary, manifest and resolved scenario."""
+    """Read a run folder: daily columns (and the counterfactual's, None without one), summary,
+    manifest and resolved scenario."""
     folder = Path(folder)
-    tables = {p.stem: read_table(p) for p in sorted(folder.glob("*.csv")) if p.name != "daily.csv"}
+    daily_files = ("daily.csv", "daily_without_policy.csv")
+    tables = {p.stem: read_table(p) for p in sorted(folder.glob("*.csv")) if p.name not in daily_files}
+    without = folder / "daily_without_policy.csv"
     return {
         "tables": tables,
         "daily": read_daily(folder / "daily.csv"),
+        "daily_without_policy": read_daily(without) if without.exists() else None,
         "summary": json.loads((folder / "summary.json").read_text(encoding="utf-8")),
         "manifest": json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
         "scenario": yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")),

@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
-from sim.outputs.plots.common import finish_figure, first_change, new_figure, rose_fell, wrap_title
+from sim.outputs.plots.common import (effect_lead, effect_phrase, finish_figure, first_change, new_figure, rose_fell,
+                                      with_and_without, wrap_title)
 from sim.outputs.plots.style import DOWN_COLOUR, TIER_COLOURS, pct, tier_label, tr
 from sim.scenario.schema import TIERS
 
@@ -110,7 +111,13 @@ def fig_flow(run: dict, lang: str = "en") -> Figure:
     ax.set_title(tr("flow_axes", lang) + f"  ({m.sum():,.0f} {tr('episodes', lang)})", pad=34)
     facts = flow_facts(m)
     p = summary.get("periods")
-    if p:
+    effect = with_and_without(run, "flow")
+    if effect:
+        without, with_ = (flow_facts(flow_matrix(f))["hospital_first"] for f in effect)
+        title = effect_lead(run, lang) + effect_phrase(
+            ("the share of episodes that began at a hospital", "首诊在医院的比例"), without, with_, lang) + (
+            f"；{pct(facts['moved'])} 转往其他层级" if lang == "zh" else f"; {pct(facts['moved'])} moved tier")
+    elif p:
         b = flow_facts(flow_matrix(p["before"]["flow"]))["hospital_first"]
         a = flow_facts(flow_matrix(p["after"]["flow"]))["hospital_first"]
         day = first_change(run)

@@ -23,7 +23,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
 
 from sim.engine.metrics import OUTCOMES, QUINTILES, group
-from sim.outputs.plots.common import finish_figure, first_change, new_figure, period_label, periods, residents, rose_fell
+from sim.outputs.plots.common import (effect_lead, effect_phrase, finish_figure, first_change, new_figure, period_label,
+                                      periods, residents, rose_fell, with_and_without)
 from sim.outputs.plots.flows import fig_flow, fig_network
 from sim.outputs.plots.style import (
     AFTER_COLOUR,
@@ -96,7 +97,11 @@ def fig_visit_shares(run: dict, lang: str = "en") -> Figure:
 
     name = run["scenario"].get("name", "")
     p = summary.get("periods")
-    if p:
+    effect = with_and_without(run, "grassroots_share")
+    if effect:
+        title = effect_lead(run, lang) + effect_phrase(
+            ("the grassroots share of in-county visits", "县域内基层诊疗人次占比"), *effect, lang)
+    elif p:
         b, a, day = p["before"]["grassroots_share"], p["after"]["grassroots_share"], first_change(run)
         if lang == "zh":
             title = f"第{day}天后，县域内基层诊疗人次占比由 {pct(b)} {rose_fell(b, a, lang)}至 {pct(a)}"
@@ -191,7 +196,12 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     ax2.set_xlim(days[0], days[-1] + 1)
 
     p = summary.get("periods")
-    if p:
+    effect = with_and_without(run, "out_of_county_fund_share")
+    if effect:
+        title = effect_lead(run, lang) + effect_phrase(
+            ("the out-of-county share of fund spending", "县外医院占基金支出比例"), *effect, lang) + (
+            f"；期末结余 {balance[-1]:+,.2f}百万元" if lang == "zh" else f"; balance {balance[-1]:+,.2f} M yuan")
+    elif p:
         b, a, day = p["before"]["out_of_county_fund_share"], p["after"]["out_of_county_fund_share"], first_change(run)
         title = (f"第{day}天后，县外医院占基金支出由 {pct(b)} {rose_fell(b, a, lang)}至 {pct(a)}；"
                  f"结余 {balance[-1]:+,.2f}百万元" if lang == "zh" else
@@ -224,6 +234,21 @@ def burden_table(run: dict) -> dict[str, dict[str, np.ndarray]]:
             "gave_up": group(daily, "reneged", start, end) / n * year * 1000,
         }
     return out
+
+
+def burden_effect(run: dict, with_policy: dict[str, np.ndarray], lang: str) -> str:
+    """The poorest fifth's out-of-pocket and care forgone from the first change, with the policy
+    against without it (same seed), as a phrase."""
+    without = burden_table({**run, "daily": run["daily_without_policy"]})["after"]
+    o0, o1 = without["oop_quintile"][0], with_policy["oop_quintile"][0]
+    f0, f1 = without["forgone_quintile"][0], with_policy["forgone_quintile"][0]
+    if lang == "zh":
+        return (f"最低收入组人均自付{'增加' if o1 >= o0 else '减少'} {abs(o1 - o0):,.0f} 元/年（无政策 {o0:,.0f} → "
+                f"有政策 {o1:,.0f}），每千人未就医{'增加' if f1 >= f0 else '减少'} {abs(f1 - f0):,.0f}"
+                f"（{f0:,.0f} → {f1:,.0f}）")
+    return (f"the poorest fifth pay {abs(o1 - o0):,.0f} yuan a year {'more' if o1 >= o0 else 'less'} "
+            f"({o0:,.0f} without → {o1:,.0f} with) and forgo {abs(f1 - f0):,.0f} "
+            f"{'more' if f1 >= f0 else 'fewer'} episodes per 1,000 ({f0:,.0f} → {f1:,.0f})")
 
 
 def fig_burden(run: dict, lang: str = "en") -> Figure:
@@ -273,7 +298,9 @@ def fig_burden(run: dict, lang: str = "en") -> Figure:
     last = table[spans[-1]]
     poor_oop, rich_oop = last["oop_quintile"][0], last["oop_quintile"][-1]
     poor_f, rich_f = last["forgone_quintile"][0], last["forgone_quintile"][-1]
-    if len(spans) == 2:
+    if run.get("daily_without_policy") is not None and "policy_effect" in run["summary"]:
+        title = effect_lead(run, lang) + burden_effect(run, last, lang)
+    elif len(spans) == 2:
         first = table[spans[0]]
         day = first_change(run)
         b_oop, b_f = first["oop_quintile"][0], first["forgone_quintile"][0]
