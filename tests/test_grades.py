@@ -147,3 +147,13 @@ def test_money_is_conserved_with_grades_and_out_of_area_terms():
     others = group(d, "serious_illness").sum() + group(d, "assistance").sum()  # 大病保险 and 医疗救助
     assert billed > 0 and billed == pytest.approx(paid + others + oop, rel=1e-9)
     assert float(m.people.oop.astype(np.float64).sum()) == pytest.approx(oop, rel=1e-4)
+
+
+def test_registering_before_an_out_of_area_admission_gets_the_referred_terms():
+    """备案: with everyone registered, the fund pays more of tertiary admissions (the provincial
+    hospital's, 省内异地, at 5 rather than 15 points off; the prefecture hospital's are unchanged)."""
+    def fund_share_of_bills(share: float) -> float:
+        m = run(small_scenario(insurance__out_of_area__province__registered_share=share))
+        d = m.daily()
+        return group(d, "reimbursed")[1, 3].sum() / group(d, "billed")[1, 3]
+    assert fund_share_of_bills(1.0) > fund_share_of_bills(0.0) + 0.005

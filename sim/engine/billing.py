@@ -217,13 +217,13 @@ class Billing:
             inpatient = st == INPATIENT
             sch = ppl.scheme[p]
             row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.served[p]) * KINDS + self.fac_kind[f]
-            rate = terms["rate"][row * 2 + e.referred]
+            rate = terms["rate"][row * 2 + (e.referred | self.registered(p, f, inpatient))]
             fee = terms["fee"][row]
             amount, eligible = self.critical_tail(terms["amount"][row], terms["eligible"][row],
                                                   inpatient & (e.severity == 3) & ~wv)
             paid, used = self.quote(p, grade, st, row, rate, wv, eligible)
             general = self.chronic_special(p, sch, tier, ~inpatient & e.chronic, eligible, rate, paid, used)
-            oop = self.pay_after_fund(p, amount + fee, eligible, paid, st * 8 + tier * 2 + sch)
+            oop, serious = self.pay_after_fund(p, amount + fee, eligible, paid, st * 8 + tier * 2 + sch)
             led.add_by("oop_quintile", ppl.quintile[p], oop)
             led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
             ppl.deductible_paid[p, grade] += np.where(inpatient | ~general, 0.0, used).astype(np.float32)
@@ -231,7 +231,7 @@ class Billing:
             ppl.reimbursed_setting[p, st] += np.where(general, paid, 0.0).astype(np.float32)
             ppl.oop[p] += oop.astype(np.float32)
             out = inpatient & (tier == TERTIARY)
-            ppl.ooc_inpatient_fund[p[out]] += paid[out].astype(np.float32)
+            ppl.ooc_inpatient_fund[p[out]] += (paid + serious)[out].astype(np.float32)  # 大病保险 is the fund's too
             self.accounts.severe_admissions[p] += (inpatient & (e.severity >= 2) & ~wv).astype(np.float32)
             add_counts(self.fac.revenue, f, amount + fee)
             led.add_by("billed", st * 4 + tier, amount + fee)
@@ -268,8 +268,15 @@ class Billing:
         self.ledger.add_by("chronic_special", tier[cs] * 2 + s, paid_cs)
         return ~cs
 
-    def pay_after_fund(self, p, billed, eligible, paid, cell) -> np.ndarray:
-        """大病保险 and 医疗救助 pay their parts of what the fund left; returns the out of pocket."""
+    def registered(self, p: np.ndarray, f: np.ndarray, inpatient: np.ndarray) -> np.ndarray:
+        """Admissions outside the pooling area that the resident registered (备案) beforehand: paid on
+        the referred terms (医保发〔2022〕22号), whether or not a doctor wrote a referral slip."""
+        share = self.rules.registered_share[self.world.fac_place[f]]
+        return inpatient & (self.accounts.registration_draw[p] < share)
+
+    def pay_after_fund(self, p, billed, eligible, paid, cell) -> tuple[np.ndarray, np.ndarray]:
+        """大病保险 and 医疗救助 pay their parts of what the fund left; returns the out of pocket
+        and what 大病保险 paid."""
         acc, rules = self.accounts, self.payer_rules
         sp = split_after_fund(billed, eligible, paid, acc.si_qualifying[p], acc.si_threshold[p], acc.si_rates[p],
                               rules.si_edges, acc.assist_rate[p], rules.assist_deductible - acc.assist_deductible_paid[p],
@@ -279,4 +286,4 @@ class Billing:
         acc.assist_paid[p] += sp.assistance
         self.ledger.add_by("serious_illness", cell, sp.serious_illness)
         self.ledger.add_by("assistance", cell, sp.assistance)
-        return sp.oop
+        return sp.oop, sp.serious_illness

@@ -40,6 +40,7 @@ class Rules:
     unreferred_cut: np.ndarray        # [place] rate points off when not
     deductible_multiplier: np.ndarray  # [place]
     needs_referral: np.ndarray        # [place] bool: no pooled reimbursement there unreferred
+    registered_share: np.ndarray      # [place] share of residents who register (备案) before an admission there
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "Rules":
@@ -73,6 +74,7 @@ def place_terms(scenario: Scenario) -> dict[str, np.ndarray]:
     return {"referred_cut": np.array([0.0, 0.0, *(p.referred_cut for p in far)]),
             "unreferred_cut": np.array([0.0, ref.unreferred_out_of_county_penalty, *(p.unreferred_cut for p in far)]),
             "deductible_multiplier": np.array([1.0, 1.0, *(p.deductible_multiplier for p in far)]),
+            "registered_share": np.array([0.0, 0.0, *(p.registered_share for p in far)]),
             "needs_referral": np.array([False, ref.required_for_out_of_county,
                                         *(p.registration_required or ref.required_for_out_of_county for p in far)])}
 

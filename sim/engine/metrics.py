@@ -219,16 +219,19 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
     oop = g("oop")
     op_visits_scheme = g("visits")
     fund_by_tier = reimbursed.sum(axis=(0, 2))
-    claims = float(fund_by_tier.sum())
-    serious_illness = float(g("serious_illness").sum())  # financed from the resident fund's premiums
-    spending = claims + total("settlement") + serious_illness
+    si = g("serious_illness")                   # 大病保险: bought with the resident fund's premiums
+    serious_illness = float(si.sum())
+    spending = float(fund_by_tier.sum()) + total("settlement") + serious_illness
+    # Where the fund's money goes: its claims, 大病保险 included (the budget settlement is no claim).
+    claims_by_tier = fund_by_tier + si.sum(axis=(0, 2))
+    claims = float(claims_by_tier.sum())
     premiums = total("premiums")
     # Siphoning: the out-of-county inpatients who take the most of the fund.
     ooc = persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0]
     top = np.sort(ooc)[::-1][: max(int(np.ceil(0.1 * len(ooc))), 1)] if len(ooc) else np.zeros(0)
     return {
-        "out_of_county_fund_share": _share(fund_by_tier[3], claims),
-        "out_of_county_inpatient_fund_share": _share(reimbursed[1, 3].sum(), claims),
+        "out_of_county_fund_share": _share(claims_by_tier[3], claims),
+        "out_of_county_inpatient_fund_share": _share(reimbursed[1, 3].sum() + si[1, 3].sum(), claims),
         "top10_out_of_county_inpatients_fund_share": _share(float(top.sum()) * persons.scale, claims),
         "fund_premiums": premiums,
         "fund_spending": spending,

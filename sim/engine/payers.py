@@ -130,6 +130,7 @@ class PayerAccounts:
         self.income, self.scheme, self.chronic = income, scheme, chronic
         self.mean_income = float(np.mean(income, dtype=np.float64)) if n else 0.0
         self.recognition_draw = rng.random(n).astype(np.float32)  # kept: a share changed by policy keeps who
+        self.registration_draw = rng.random(n).astype(np.float32)  # who registers (备案) before an 异地 admission
         self.si_qualifying = np.zeros(n, np.float64)   # in-policy out-of-pocket after the fund, this year
         self.assist_deductible_paid = np.zeros(n, np.float32)
         self.assist_paid = np.zeros(n, np.float64)

@@ -68,6 +68,7 @@ class Patient(PayerAccounts, mesa.Agent):
         self.severe = 0  # severe or critical admissions since day 0
         acc = engine.billing.accounts
         self.low_income, self.recognised = bool(acc.low_income[i]), bool(acc.recognised[i])
+        self.registration_draw = float(acc.registration_draw[i])  # registers (备案) before an 异地 admission?
         self.reset_accounts()
 
     def reset_accounts(self) -> None:
@@ -164,7 +165,9 @@ class Patient(PayerAccounts, mesa.Agent):
         医疗救助; return (fund, serious illness, assistance, out of pocket)."""
         m = self.model
         rules = m.engine.rules
-        rate = float(m.rates[self.scheme, setting, tier, grade, place, int(referred), int(self.signed), int(chronic)])
+        registered = setting == INPATIENT and self.registration_draw < float(rules.registered_share[place])
+        rate = float(m.rates[self.scheme, setting, tier, grade, place, int(referred or registered), int(self.signed),
+                             int(chronic)])
         amount_in_policy = amount * float(rules.in_policy[self.scheme])
         if setting == OUTPATIENT and chronic and self.recognised:
             paid = self.pay_chronic_special(amount_in_policy, rate)
@@ -408,7 +411,7 @@ class ReferenceModel(mesa.Model):
         self.count(f"oop_quintile_q{p.quintile + 1}", oop)
         self.count(f"oop_severity_{_outcome_name(CHRONIC if ep.chronic else ep.severity)}", oop)
         if setting == INPATIENT and tier == TERTIARY:
-            p.ooc += paid
+            p.ooc += paid + serious  # 大病保险 is the fund's too
 
     def experience(self, ep: Episode, f: int) -> None:
         """A visit or stay at f: good with the facility's quality, worse after waiting."""
