@@ -19,7 +19,7 @@ CHANGE = 183
 
 
 def _run(name: str, seed: int) -> TierFlowModel:
-    model = TierFlowModel(load_small(name, seed=seed, population=30000), agents=False)
+    model = TierFlowModel(load_small(name, seed=seed, population=60000), agents=False)
     model.keep_totals_from(CHANGE)
     return model.run()
 
