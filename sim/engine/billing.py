@@ -278,12 +278,21 @@ class Billing:
         """大病保险 and 医疗救助 pay their parts of what the fund left; returns the out of pocket
         and what 大病保险 paid."""
         acc, rules = self.accounts, self.payer_rules
-        sp = split_after_fund(billed, eligible, paid, acc.si_qualifying[p], acc.si_threshold[p], acc.si_rates[p],
-                              rules.si_edges, acc.assist_rate[p], rules.assist_deductible - acc.assist_deductible_paid[p],
-                              rules.assist_cap - acc.assist_paid[p])
-        acc.si_qualifying[p] += sp.qualifying
-        acc.assist_deductible_paid[p] += sp.assist_deductible_used.astype(np.float32)
-        acc.assist_paid[p] += sp.assistance
-        self.ledger.add_by("serious_illness", cell, sp.serious_illness)
-        self.ledger.add_by("assistance", cell, sp.assistance)
-        return sp.oop, sp.serious_illness
+        billed, paid = np.asarray(billed, np.float64), np.asarray(paid, np.float64)
+        qualifying = np.maximum(np.asarray(eligible, np.float64) - paid, 0.0)
+        # Only the low-income and those crossing the 大病保险 threshold get anything: split just theirs.
+        some = (acc.assist_rate[p] > 0) | (acc.si_qualifying[p] + qualifying > acc.si_threshold[p])
+        serious, assistance, oop = np.zeros(len(p)), np.zeros(len(p)), billed - paid
+        if some.any():
+            q = p[some]
+            sp = split_after_fund(billed[some], np.asarray(eligible, np.float64)[some], paid[some],
+                                  acc.si_qualifying[q], acc.si_threshold[q], acc.si_rates[q], rules.si_edges,
+                                  acc.assist_rate[q], rules.assist_deductible - acc.assist_deductible_paid[q],
+                                  rules.assist_cap - acc.assist_paid[q])
+            serious[some], assistance[some], oop[some] = sp.serious_illness, sp.assistance, sp.oop
+            acc.assist_deductible_paid[q] += sp.assist_deductible_used.astype(np.float32)
+            acc.assist_paid[q] += sp.assistance
+        acc.si_qualifying[p] += qualifying
+        self.ledger.add_by("serious_illness", cell, serious)
+        self.ledger.add_by("assistance", cell, assistance)
+        return oop, serious
