@@ -226,13 +226,15 @@ class Billing:
             oop, serious = self.pay_after_fund(p, amount + fee, eligible, paid, st * 8 + tier * 2 + sch)
             led.add_by("oop_quintile", ppl.quintile[p], oop)
             led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
-            ppl.deductible_paid[p, grade] += np.where(inpatient | ~general, 0.0, used).astype(np.float32)
+            ded = ~inpatient & general & (used > 0)  # only outpatient deductibles are kept per year
+            ppl.deductible_paid[p[ded], grade[ded]] += used[ded].astype(np.float32)
             ppl.reimbursed[p, st, grade] += np.where(general, paid, 0.0).astype(np.float32)
             ppl.reimbursed_setting[p, st] += np.where(general, paid, 0.0).astype(np.float32)
             ppl.oop[p] += oop.astype(np.float32)
             out = inpatient & (tier == TERTIARY)
             ppl.ooc_inpatient_fund[p[out]] += (paid + serious)[out].astype(np.float32)  # 大病保险 is the fund's too
-            self.accounts.severe_admissions[p] += (inpatient & (e.severity >= 2) & ~wv).astype(np.float32)
+            severe = inpatient & (e.severity >= 2) & ~wv
+            self.accounts.severe_admissions[p[severe]] += np.float32(1)
             add_counts(self.fac.revenue, f, amount + fee)
             led.add_by("billed", st * 4 + tier, amount + fee)
             cell = st * 8 + tier * 2 + sch
