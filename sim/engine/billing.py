@@ -228,8 +228,10 @@ class Billing:
             led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
             ded = ~inpatient & general & (used > 0)  # only outpatient deductibles are kept per year
             ppl.deductible_paid[p[ded], grade[ded]] += used[ded].astype(np.float32)
-            ppl.reimbursed[p, st, grade] += np.where(general, paid, 0.0).astype(np.float32)
-            ppl.reimbursed_setting[p, st] += np.where(general, paid, 0.0).astype(np.float32)
+            counted = general & (paid > 0)  # 门诊慢特病 keeps its own accounts
+            paid32 = paid[counted].astype(np.float32)
+            ppl.reimbursed[p[counted], st[counted], grade[counted]] += paid32
+            ppl.reimbursed_setting[p[counted], st[counted]] += paid32
             ppl.oop[p] += oop.astype(np.float32)
             out = inpatient & (tier == TERTIARY)
             ppl.ooc_inpatient_fund[p[out]] += (paid + serious)[out].astype(np.float32)  # 大病保险 is the fund's too
@@ -294,7 +296,8 @@ class Billing:
             serious[some], assistance[some], oop[some] = sp.serious_illness, sp.assistance, sp.oop
             acc.assist_deductible_paid[q] += sp.assist_deductible_used.astype(np.float32)
             acc.assist_paid[q] += sp.assistance
-        acc.si_qualifying[p] += qualifying
+        spent = qualifying > 0
+        acc.si_qualifying[p[spent]] += qualifying[spent]
         self.ledger.add_by("serious_illness", cell, serious)
         self.ledger.add_by("assistance", cell, assistance)
         return oop, serious
