@@ -85,8 +85,9 @@ def component():
                 return
             solara.Select(label="Resident", value=str(chosen), values=[str(i) for i in ids],
                           on_value=lambda v: set_chosen(int(v)))
-            solara.Text(describe(model, chosen), classes=["tierflow-resident-text"])
-            for line in journey_lines(model, chosen)[-30:]:
-                solara.Text(line)
+            lines = [describe(model, chosen)] + journey_lines(model, chosen)[-30:]
+            with solara.Column(gap="2px", classes=["tierflow-resident-text"]):  # one line per episode
+                for line in lines:
+                    solara.Text(line)
 
     return FollowOneResident
