@@ -4,6 +4,10 @@
     .venv/bin/python docs/make_screenshots.py --with-readme     # and the README's section (docs/make_figures.py)
     .venv/bin/python docs/make_screenshots.py --scenario pingyang_county --lang zh
 
+Also runs a small comparison (baseline against Xinxiang 2025, 3 paired replications of 20,000
+residents) and a small sweep (the signing target, 2 replications of 10,000 residents) and draws
+their figures into docs/figures/compare_<figure>[_zh].png and sweep_<figure>[_zh].png.
+
 Runs each scenario with the command line (figures skipped), then draws each of its figures from
 the saved run folder into docs/figures/<scenario>_<figure>.png (English) and
 docs/figures/<scenario>_<figure>_zh.png (Chinese), as 256-colour PNGs small enough to commit,
@@ -15,6 +19,7 @@ docs/figures.md and the classroom dashboard's screenshot.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +44,30 @@ def run(scenario: str, out: Path) -> Path:
     return newest_run(out / scenario)
 
 
+EXPERIMENTS = {  # name -> the research command that makes its folder (small, to stay quick)
+    "compare": ["compare", "scenarios/baseline.yaml", "scenarios/xinxiang_2025.yaml", "--reps", "3",
+                "--set", "world.population=20000", "--window", "183:365"],
+    "sweep": ["sweep", "scenarios/baseline.yaml", "--vary", "signing.target_rate=0.35:0.75:3", "--reps", "2",
+              "--set", "world.population=10000"],
+}
+
+
+def experiment_figures(langs, tmp: Path) -> None:
+    """Run each small experiment and copy its figures, in each language, into docs/figures."""
+    from sim.outputs.plots.compare import draw_experiment
+
+    for name, command in EXPERIMENTS.items():
+        out = tmp / name
+        subprocess.run([sys.executable, str(ROOT / "run.py"), *command, "--out", str(out)], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        folder = max(p for p in (out / name).iterdir() if p.is_dir() and not p.name.startswith("."))
+        for lang in langs:
+            for made in draw_experiment(folder, lang=lang):
+                path = OUT / (f"{name}_{made.stem}.png" if lang == "en" else f"{name}_{made.stem}_{lang}.png")
+                shutil.copyfile(made, path)
+                print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:,.0f} KB", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="only these (repeatable)")
@@ -58,6 +87,8 @@ def main() -> int:
                     path = OUT / (f"{scenario}_{name}.png" if lang == "en" else f"{scenario}_{name}_{lang}.png")
                     save_small_png(fig, path)
                     print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:,.0f} KB", flush=True)
+        if not args.scenario:
+            experiment_figures(args.lang or ("en", "zh"), Path(tmp))
     if args.with_readme:
         subprocess.run([sys.executable, str(ROOT / "docs" / "make_figures.py")], check=True, cwd=ROOT)
     return 0
