@@ -59,6 +59,7 @@ FRESH_MACHINE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_chinese_draws_without_system_cjk_fonts(tmp_path):
     pytest.importorskip("pylopdf_fonts_zh_cn")
     proc = subprocess.run([sys.executable, "-c", FRESH_MACHINE, str(ROOT / "scenarios" / "pingyang_county.yaml"),

@@ -121,6 +121,7 @@ def pooled_use(sets: dict | None, scheme: str, setting: str, tier: str, inpatien
     return sum(result(sets, seed).use(scheme, setting, tier) for seed in seeds)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme,setting,tier", CELLS)
 def test_reimbursement_rate_draws_use_to_its_tier(scheme, setting, tier):
     """Full reimbursement at one tier, for one scheme and setting, against none: more use there."""
@@ -132,6 +133,7 @@ def test_reimbursement_rate_draws_use_to_its_tier(scheme, setting, tier):
             > sum(result(None, seed).reimbursed(scheme, setting, tier) for seed in seeds))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme,setting,tier", CELLS)
 def test_deductible_pushes_use_away_from_its_tier(scheme, setting, tier):
     """A high deductible (起付线) at one tier: less of that scheme's use there.

@@ -36,6 +36,7 @@ def everything_under(folder) -> list[str]:
 
 # ------------------------------------------------------------ unique folders
 
+@pytest.mark.slow
 def test_eight_runs_started_together_all_land(tmp_path):
     procs = [subprocess.Popen([sys.executable, str(ROOT / "run.py"), str(SCENARIOS / "baseline.yaml"), *TINY,
                                "--seed", str(seed), "--out", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
@@ -224,6 +225,7 @@ def test_the_largest_population_is_refused_on_this_machine_without_a_cap(tmp_pat
 
 # ------------------------------------------------------------ plot and report
 
+@pytest.mark.slow
 def test_plot_and_report_take_a_scenarios_newest_run(tmp_path, capsys):
     for seed in (1, 2):
         assert run_main(capsys, str(SCENARIOS / "baseline.yaml"), *TINY, "--seed", str(seed),
