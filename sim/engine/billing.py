@@ -191,11 +191,13 @@ class Billing:
             return
         costs, p, f = self.params.behaviour.indirect_costs, eps.person, eps.facility
         tier = self.fac.tier[f]
-        hours = self.travel_hours[self.people.settlement[p], f]
-        nights = self.tables["los"][tier][:, None]
-        lodging = np.where(self.world.fac_place[f] > 0, nights[:, 0] * costs.lodging_per_night, 0.0)[:, None]
-        cost = indirect_cost((2.0 * hours * costs.travel_per_hour)[:, None], lodging, nights, inpatient,
-                             self.people.income[p] / 365.0, costs.companion_income_share)[:, 0]
+        cost = 2.0 * self.travel_hours[self.people.settlement[p], f] * costs.travel_per_hour  # the trip
+        i = np.flatnonzero(inpatient)  # admissions add a companion's lodging and lost income
+        if len(i):
+            nights = self.tables["los"][tier[i]][:, None]
+            lodging = np.where(self.world.fac_place[f[i]] > 0, nights[:, 0] * costs.lodging_per_night, 0.0)[:, None]
+            cost[i] = indirect_cost(cost[i][:, None], lodging, nights, np.ones(len(i), dtype=bool),
+                                    self.people.income[p[i]] / 365.0, costs.companion_income_share)[:, 0]
         self.ledger.add_by("indirect", inpatient * 4 + tier, cost)
 
     def charge(self, eps: Batch, setting: np.ndarray, waive: np.ndarray, unique: bool = False) -> None:
@@ -275,8 +277,12 @@ class Billing:
     def registered(self, p: np.ndarray, f: np.ndarray, inpatient: np.ndarray) -> np.ndarray:
         """Admissions outside the pooling area that the resident registered (备案) beforehand: paid on
         the referred terms (医保发〔2022〕22号), whether or not a doctor wrote a referral slip."""
-        share = self.rules.registered_share[self.world.fac_place[f]]
-        return inpatient & (self.accounts.registration_draw[p] < share)
+        registered = np.zeros(len(p), dtype=bool)
+        i = np.flatnonzero(inpatient)
+        if len(i):
+            share = self.rules.registered_share[self.world.fac_place[f[i]]]
+            registered[i] = self.accounts.registration_draw[p[i]] < share
+        return registered
 
     def pay_after_fund(self, p, billed, eligible, paid, cell) -> tuple[np.ndarray, np.ndarray]:
         """大病保险 and 医疗救助 pay their parts of what the fund left; returns the out of pocket
