@@ -93,6 +93,16 @@ class Choice:
         return np.ravel_multi_index((settlement, severity, scheme, inpatient.astype(np.int64), signed.astype(np.int64)),
                                     (len(self.options),) + self.PATIENT_SHAPE)
 
+    def indirect(self, s: np.ndarray, inpatient: np.ndarray, daily_income: np.ndarray) -> np.ndarray:
+        """`indirect_cost` of each episode's options: the trip, and for admissions (looked up only
+        for them) a companion's lodging and lost income."""
+        cost = by_option(self.option_trip, s)
+        i = np.flatnonzero(inpatient)
+        if len(i):
+            cost[i] = indirect_cost(cost[i], by_option(self.option_lodging, s[i]), by_option(self.option_nights, s[i]),
+                                    np.ones(len(i), dtype=bool), daily_income[i], self.companion_share)
+        return cost
+
     def seek(self, eps: Batch, day: int, rng: np.random.Generator) -> Batch:
         """Each episode chooses a facility or forgoes care; returns those who go, with their facility."""
         if len(eps) == 0:
@@ -108,8 +118,7 @@ class Choice:
         cap_left = self.cap_left(p, sch, eps.inpatient, s).astype(np.float32)
         oop = by_option(self.option_bill, bill_row) - np.minimum(by_option(self.option_paid, bill_row), cap_left)
         daily_income = ppl.income[p] / np.float32(365.0)
-        oop += indirect_cost(by_option(self.option_trip, s), by_option(self.option_lodging, s),
-                             by_option(self.option_nights, s), eps.inpatient, daily_income, self.companion_share)
+        oop += self.indirect(s, eps.inpatient, daily_income)
         perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
         wait = by_option(self.fac.wait_hours().astype(np.float32)[self.option_facility_major], s)
         util = utilities(self.coef32, fixed, sev, perceived, oop, daily_income, wait)
