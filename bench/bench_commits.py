@@ -16,8 +16,9 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from worktree import checkout  # bench/worktree.py
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
@@ -56,19 +57,14 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        ref_tree = Path(tmp) / "ref"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(ref_tree), args.ref], cwd=ROOT, check=True)
-        try:
-            pairs = []
-            for r in range(args.rounds):
-                order = [("old", ref_tree), ("new", ROOT)] if r % 2 == 0 else [("new", ROOT), ("old", ref_tree)]
-                got = {side: measure(tree, args) for side, tree in order}
-                pairs.append(got)
-                print(f"round {r + 1}: old {got['old']['total']:.2f} s, new {got['new']['total']:.2f} s, "
-                      f"new/old {got['new']['total'] / got['old']['total']:.3f}", flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(ref_tree)], cwd=ROOT, check=False)
+    with checkout(args.ref) as ref_tree:
+        pairs = []
+        for r in range(args.rounds):
+            order = [("old", ref_tree), ("new", ROOT)] if r % 2 == 0 else [("new", ROOT), ("old", ref_tree)]
+            got = {side: measure(tree, args) for side, tree in order}
+            pairs.append(got)
+            print(f"round {r + 1}: old {got['old']['total']:.2f} s, new {got['new']['total']:.2f} s, "
+                  f"new/old {got['new']['total'] / got['old']['total']:.3f}", flush=True)
     for key in ("build", "run", "total", "peak_mb"):
         old = statistics.median(p["old"][key] for p in pairs)
         new = statistics.median(p["new"][key] for p in pairs)

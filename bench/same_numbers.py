@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from worktree import checkout  # bench/worktree.py
+
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("daily.csv", "summary.json")
 HEADLINE = ("grassroots_share", "in_county_share", "tertiary_share", "visits_per_capita", "admissions_per_100",
@@ -61,15 +63,10 @@ def main() -> int:
     ap.add_argument("--ref", default="HEAD", help="the commit to compare against (default HEAD)")
     ap.add_argument("--days", type=int, help="days per run (default: each scenario's own)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, checkout(args.ref) as ref_tree:
         tmp = Path(tmp)
-        ref_tree = tmp / "ref"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(ref_tree), args.ref], cwd=ROOT, check=True)
-        try:
-            old = run_all(ref_tree, tmp / "old", args.days)
-            new = run_all(ROOT, tmp / "new", args.days)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(ref_tree)], cwd=ROOT, check=False)
+        old = run_all(ref_tree, tmp / "old", args.days)
+        new = run_all(ROOT, tmp / "new", args.days)
         differ = 0
         for name in sorted(old.keys() | new.keys()):
             if name not in old or name not in new:

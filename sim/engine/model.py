@@ -61,7 +61,8 @@ class TierFlowModel(mesa.Model):
     """Patient flow across care tiers in one county."""
 
     def __init__(self, timeline: Timeline | Scenario, world: World | None = None, agents: bool = True):
-        """Build the county, its residents and providers. `agents=False` skips Mesa agents (tests)."""
+        """Build the county, its residents and providers. `agents=False` skips the `Patient` agents
+        (replications and tests); provider agents are always made, since they decide."""
         if isinstance(timeline, Scenario):
             if timeline.changes:
                 raise ValueError("a scenario with dated changes must be loaded with sim.scenario.loader.load(), "
@@ -87,13 +88,13 @@ class TierFlowModel(mesa.Model):
         self.billing = Billing(self.people, self.residents, self.fac, self.world, self.ledger, accounts, self.streams)
         self.choice = Choice(self.world, self.fac, self.people, self.ledger, self.onset)
         self.flow = Flow(self.people, self.residents, self.fac, self.world, self.ledger, self.onset, self.billing)
+        self.signing = Signing(self.residents)
         self.community = MedicalCommunity(self.fac, self.ledger, self.people.n, self.warmup)
         self.programmes: list[Programme] = [  # in the order they act each day
-            Signing(self.residents),
+            self.signing,
             self.community,
             ProviderReviews(self.fac, self.agents_by_type),  # hospitals and centres decide (agents/)
         ]
-        self.signing = self.programmes[0]
         self.teams = Teams(self.people, self.world, self.residents, self.onset, self.streams.get("teams"))
         self.network = Network(self.world.graph, layout=None, random=self.random)  # cells: graph nodes
         self.journeys = Journeys(self.people, self.world)

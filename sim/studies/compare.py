@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.studies.experiment import ReplicationStore, Task, replication_seeds, slug, timeline_data
+from sim.studies.experiment import ReplicationStore, Task, paired_tasks, replication_seeds, slug
 from sim.engine.indicators import HEADLINE_ROWS, row_label
 from sim.engine.metrics import display_width, format_difference, format_mean
 from sim.scenario.loader import Problem, ScenarioError, Timeline, load
@@ -74,7 +74,7 @@ def command(args: argparse.Namespace) -> int:
         while True:
             seeds = replication_seeds(root, n)
             session.write_spec(_spec(labels, args, timelines, root, seeds, window, targets, batches, None))
-            outcome = session.run(_tasks(labels, timelines, seeds, window))
+            outcome = session.run(paired_tasks(labels, timelines, seeds, window))
             batches.append(n)
             table = _collect(outcome, labels, len(seeds))
             if not outcome.complete or reps is not None:
@@ -157,13 +157,6 @@ def _parse_targets(specs: Sequence[str], auto: bool) -> dict[str, float]:
                                          "e.g. --target-halfwidth grassroots_share=0.002")
     check_indicators(list(targets), "--target-halfwidth")
     return targets
-
-
-def _tasks(labels: Sequence[str], timelines: Sequence[Timeline], seeds: Sequence[int],
-           window: tuple[int, int] | None) -> list[Task]:
-    """Replication by replication (all scenarios of one replication together), so a cut leaves pairs."""
-    return [Task(label, i, seed, timeline_data(t, seed), window, keep_daily=True)
-            for i, seed in enumerate(seeds) for label, t in zip(labels, timelines)]
 
 
 def _spec(labels, args, timelines, root, seeds, window, targets, batches, auto) -> dict:

@@ -96,6 +96,14 @@ def make_task(source: str | Path | Timeline, *, seed: int, replication: int = 0,
     return Task(label or timeline.base.name, replication, seed, timeline_data(timeline, seed), window, keep_daily)
 
 
+def paired_tasks(labels: Sequence[str], timelines: Sequence[Timeline], seeds: Sequence[int],
+                 window: tuple[int, int] | None = None, keep_daily: bool = True) -> list[Task]:
+    """Replication by replication (all scenarios of one replication together, on its seed), so a
+    cut leaves whole pairs and every scenario shares its random numbers (common random numbers)."""
+    return [Task(label, i, seed, timeline_data(t, seed), window, keep_daily)
+            for i, seed in enumerate(seeds) for label, t in zip(labels, timelines)]
+
+
 # ------------------------------------------------------------------ one replication
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 from sim.scenario.loader import load
 from sim.scenario.schema import Timeline
 from sim.studies.executors import Progress, open_pool
-from sim.studies.experiment import Task, replication_seeds, run_tasks, timeline_data
+from sim.studies.experiment import paired_tasks, replication_seeds, run_tasks
 from sim.studies.stats import Interval, interval
 
 
@@ -57,8 +57,7 @@ def compare(base: str | Path | Timeline, *policies: str | Path | Timeline, reps:
     if len(set(labels)) != len(labels):
         raise ValueError(f"scenarios need distinct names to be compared, got {labels}")
     seeds = replication_seeds(seed, reps)
-    tasks = [Task(label, i, s, timeline_data(t, s), keep_daily=False)
-             for i, s in enumerate(seeds) for label, t in zip(labels, timelines)]
+    tasks = paired_tasks(labels, timelines, seeds, keep_daily=False)
     with open_pool(workers) as pool:
         outcome = run_tasks(tasks, pool, progress=Progress(len(tasks), io.StringIO()))
     if not outcome.complete:
