@@ -90,7 +90,7 @@ import numpy as np
 from sim.scenario.county_files import KINDS, County, read_county
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE, World, assemble
 from sim.county.routing import distance_of
-from sim.scenario.problems import Problem, ScenarioError
+from sim.scenario.problems import ScenarioError
 from sim.scenario.schema import GRADES, PLACES, TIERS
 from sim.scenario.schema import World as WorldSpec
 
