@@ -50,14 +50,16 @@ TOWNSHIPS = [
 # The larger towns' health centres are central health centres (中心卫生院); the county seat's is a community
 # health centre. Names follow the usual pattern; they were not checked one by one.
 CENTRAL = {"鳌江镇", "水头镇", "萧江镇", "万全镇", "腾蛟镇"}
-HOSPITALS = [  # id, name, tier, longitude, latitude
-    ("C1", "平阳县人民医院", "county", 120.571, 27.668),
-    ("C2", "平阳县中医院", "county", 120.556, 27.663),
-    ("H1", "温州医科大学附属第一医院", "tertiary", 120.700, 27.950),
-    ("H2", "浙江大学医学院附属第一医院", "tertiary", 120.180, 30.260),
+# Where each hospital is for Pingyang's fund (place): Wenzhou pools at city level (市级统筹), so its
+# hospitals are local care; Hangzhou is elsewhere in the province (省内异地). Blank: in the county.
+HOSPITALS = [  # id, name, tier, longitude, latitude, place
+    ("C1", "平阳县人民医院", "county", 120.571, 27.668, ""),
+    ("C2", "平阳县中医院", "county", 120.556, 27.663, ""),
+    ("H1", "温州医科大学附属第一医院", "tertiary", 120.700, 27.950, "pooling_area"),
+    ("H2", "浙江大学医学院附属第一医院", "tertiary", 120.180, 30.260, "province"),
 ]
 FAC_HEADER = ["id", "name", "tier", "longitude", "latitude", "outpatient_capacity_per_day", "beds",
-              "medical_community", "township"]
+              "medical_community", "township", "place"]
 SET_HEADER = ["id", "name", "population", "share_60_plus", "share_employee", "longitude", "latitude", "township"]
 
 
@@ -93,7 +95,7 @@ def main() -> None:
         employed = np.clip(share_emp * rng.lognormal(0.0, 0.2, n) * np.where(np.arange(n) < n_comm, 1.5, 0.9), 0.0, 0.8)
         centre = "平阳县昆阳镇社区卫生服务中心" if name == "昆阳镇" else \
             f"平阳县{name}{'中心' if name in CENTRAL else ''}卫生院"
-        facilities.append([f"T-{code}", centre, "township", lon, lat, "", "", "true", name])
+        facilities.append([f"T-{code}", centre, "township", lon, lat, "", "", "true", name, ""])
         for k in range(n):
             community = k < n_comm
             label = f"{name}第{k + 1}社区" if community else f"{name}第{k - n_comm + 1}村"
@@ -102,9 +104,9 @@ def main() -> None:
                                 round(float(slon[k]), 5), round(float(slat[k]), 5), name])
             clinic = f"{name}第{k + 1}社区卫生服务站" if community else f"{label}卫生室"
             facilities.append([f"V-{sid}", clinic, "village", round(float(slon[k]), 5), round(float(slat[k]), 5),
-                               "", "", "true", name])
-    for fid, name, tier, lon, lat in HOSPITALS:
-        facilities.append([fid, name, tier, lon, lat, "", "", "true" if tier == "county" else "false", ""])
+                               "", "", "true", name, ""])
+    for fid, name, tier, lon, lat, place in HOSPITALS:
+        facilities.append([fid, name, tier, lon, lat, "", "", "true" if tier == "county" else "false", "", place])
     # Hospitals first: the first county hospital is the county seat and leads the medical community.
     facilities = [f for f in facilities if f[2] in ("county", "tertiary")] + \
                  [f for f in facilities if f[2] not in ("county", "tertiary")]

@@ -45,8 +45,15 @@ def price_tables(params: Scenario) -> dict:
         "registration_fee": tier_values(pv.registration_fee), "los": tier_values(pv.length_of_stay),
         "op_severity_cost": np.array([getattr(pv.outpatient_severity_cost, s) for s in SEVERITIES]),
         "ip_severity_cost": np.array([getattr(pv.inpatient_severity_cost, s) for s in SEVERITIES]),
+        "ip_place_factor": place_price_factor(params),
         "drug_cost": pv.chronic_drug_cost_per_day,
     }
+
+
+def place_price_factor(params: Scenario) -> np.ndarray:
+    """The price level of admissions by place (PLACES), over the tier's price: 1 in the county."""
+    factor = params.providers.inpatient_price_factor
+    return np.array([1.0] + [getattr(factor, p) for p in PLACES[1:]], dtype=np.float64)
 
 
 def travel_hours(world: World) -> np.ndarray:
@@ -97,7 +104,8 @@ class Billing:
         when an annual cap is used up (see `Choice.seek`). Bills are exact (see `charge`).
         """
         sch, inpatient, chronic, severity, signed, tier, grade, place = every_combination(*CLASS_SHAPE, *KIND_SHAPE)
-        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
+        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool),
+                                  place)
         rate = self.rates[sch, inpatient, tier, grade, place, 0, signed, chronic]
         spread = np.where(inpatient == 1, 1.0, self.params.behaviour.choice.deductible_spread_visits)
         eligible = amount * self.rules.in_policy[sch]
@@ -118,19 +126,21 @@ class Billing:
         first = referred == 0  # one row per class and kind
         sch, inpatient, chronic, severity, signed, tier, grade, place = (
             x[first] for x in (sch, inpatient, chronic, severity, signed, tier, grade, place))
-        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool))
+        amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool),
+                                  place)
         return {"amount": amount, "fee": fee, "eligible": amount * rules.in_policy[sch],
                 "deductible": rules.deductible[sch, inpatient, grade] * rules.deductible_multiplier[place],
                 "tier_cap": rules.tier_cap[sch, inpatient, grade], "setting_cap": rules.setting_cap[sch, inpatient],
                 "rate": rate}
 
     def amount(self, tier: np.ndarray, inpatient: np.ndarray, severity: np.ndarray, chronic: np.ndarray,
-               signed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Reimbursable amount and registration fee of a visit or an admission (arrays broadcast)."""
+               signed: np.ndarray, place: np.ndarray | int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Reimbursable amount and registration fee of a visit or an admission (arrays broadcast);
+        an admission's price is the tier's at the place's price level (`place_price_factor`)."""
         t = self.tables
         visit = t["op_price"][tier] * np.where(chronic, 0.5, t["op_severity_cost"][severity])
         visit = visit + np.where(chronic, self.supply_days(signed, tier) * t["drug_cost"], 0.0)
-        stay = t["ip_price"][tier] * t["ip_severity_cost"][severity]
+        stay = t["ip_price"][tier] * t["ip_severity_cost"][severity] * t["ip_place_factor"][place]
         fee = np.where(inpatient, 0.0, t["registration_fee"][tier])
         return np.where(inpatient, stay, visit), fee
 

@@ -81,6 +81,8 @@ REGISTRY: tuple[Indicator, ...] = (
        -1),
     _i("out_of_county_inpatient_fund_share", "Fund share spent on out-of-county admissions",
        "县域外住院医保基金支出占比", "share", "pct", -1),
+    _i("out_of_county_share_of_inpatient_fund", "Out-of-county share of the fund's inpatient spending",
+       "县域外住院医保基金支出占住院基金支出比例", "share", "pct", -1),
     _i("top10_out_of_county_inpatients_fund_share", "Fund share of the costliest 10% of out-of-county inpatients",
        "县域外住院费用最高10%患者的医保基金占比", "share", "pct", 0),
     _i("fund_premiums", "Fund income (premiums)", "医保基金收入", "yuan", "money", 0, total=True),

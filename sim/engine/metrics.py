@@ -232,6 +232,9 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
     return {
         "out_of_county_fund_share": _share(claims_by_tier[3], claims),
         "out_of_county_inpatient_fund_share": _share(reimbursed[1, 3].sum() + si[1, 3].sum(), claims),
+        # The same over inpatient claims only (a statement of "the fund" may mean its inpatient part).
+        "out_of_county_share_of_inpatient_fund": _share(reimbursed[1, 3].sum() + si[1, 3].sum(),
+                                                        reimbursed[1].sum() + si[1].sum()),
         "top10_out_of_county_inpatients_fund_share": _share(float(top.sum()) * persons.scale, claims),
         "fund_premiums": premiums,
         "fund_spending": spending,

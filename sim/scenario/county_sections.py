@@ -279,6 +279,22 @@ InpatientSeverityCost = _severity_model(
     "assumption: a critical admission (ICU, major surgery, cancer) costs about four typical ones")
 
 
+class InpatientPriceFactor(Strict):
+    """Price level of admissions outside the county, over the tier's `inpatient_price` (a national
+    average): the city hospitals a county's patients go to may charge more for the same case."""
+
+    pooling_area: float = F(1.0, 0.2, 10, unit="ratio",
+                            doc="hospitals elsewhere in the pooling area (the prefecture city's)",
+                            source="1: the national tier average (NHC 2019, calibration_targets.md section C); "
+                                   "a local figure replaces it")
+    province: float = F(1.0, 0.2, 10, unit="ratio", doc="hospitals elsewhere in the province (省内异地)",
+                        source="1: the national tier average; a local figure replaces it")
+    out_of_province: float = F(1.0, 0.2, 10, unit="ratio", doc="hospitals out of the province (跨省异地)",
+                               source="1: the national tier average; e.g. Shanghai 三级 18,348 yuan per admission "
+                                      "already in 2009 against the national tertiary 13,539 in 2019 "
+                                      "(calibration_targets.md section C)")
+
+
 class CapacityExpansion(Strict):
     """Tertiary hospitals add clinics and beds when crowded: a driver of siphoning."""
 
@@ -313,6 +329,9 @@ class Providers(Strict):
     base_wait_hours: BaseWait = Field(default_factory=BaseWait)
     outpatient_severity_cost: OutpatientSeverityCost = Field(default_factory=OutpatientSeverityCost)
     inpatient_severity_cost: InpatientSeverityCost = Field(default_factory=InpatientSeverityCost)
+    inpatient_price_factor: InpatientPriceFactor = Field(
+        default_factory=InpatientPriceFactor,
+        description="price level of admissions by place outside the county, over the tier's inpatient_price")
     chronic_drug_cost_per_day: float = F(3.0, 0, 1000, unit="yuan/day",
                                          doc="drug cost of a day's chronic medication (essential drugs)")
     critical_bill_sigma: float = F(1.0, 0, 3, unit="log-sd",

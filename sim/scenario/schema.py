@@ -22,7 +22,8 @@ from sim.scenario.base import (  # noqa: F401  (re-exported)
     _tier_model)
 from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
     AcuteIncidence, BaseWait, Beds, Behaviour, Capability, CapacityExpansion, Choice, DiabetesByAge, ForgoUtility,
-    HypertensionByAge, Income, IndirectCosts, InpatientPrice, InpatientProbability, InpatientSeverityCost, LengthOfStay,
+    HypertensionByAge, Income, IndirectCosts, InpatientPrice, InpatientPriceFactor, InpatientProbability,
+    InpatientSeverityCost, LengthOfStay,
     OutpatientCapacity, OutpatientPrice, OutpatientSeverityCost, Population, Providers, Quality, QualityWeight,
     RegistrationFee, SeverityShares, TertiaryHospitalSpec, TierPreference, TravelWeight, Trust, World, WorldFiles)
 from sim.scenario.field_info import F, bounds  # noqa: F401  (re-exported)

@@ -382,7 +382,8 @@ class ReferenceModel(mesa.Model):
         tier = self.tier[f]
         t = self.engine.tables
         if setting == INPATIENT:
-            amount, fee = t["ip_price"][tier] * t["ip_severity_cost"][ep.severity], 0.0
+            place = int(self.engine.world.fac_place[f])
+            amount, fee = t["ip_price"][tier] * t["ip_severity_cost"][ep.severity] * t["ip_place_factor"][place], 0.0
         elif ep.chronic:
             supply = self.long_rx_days if (p.signed and tier <= TOWNSHIP) else self.followup_days
             amount = t["op_price"][tier] * 0.5 + supply * t["drug_cost"]
