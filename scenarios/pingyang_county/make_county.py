@@ -50,7 +50,7 @@ TOWNSHIPS = [
 # The larger towns' health centres are central health centres (中心卫生院); the county seat's is a community
 # health centre. Names follow the usual pattern; they were not checked one by one.
 CENTRAL = {"鳌江镇", "水头镇", "萧江镇", "万全镇", "腾蛟镇"}
-# Where each hospital is for Pingyang's fund (place): Wenzhou pools at city level (市级统筹), so its
+# Where each hospital is for Pingyang's fund (place): Wenzhou taken to pool at city level (市级统筹), so its
 # hospitals are local care; Hangzhou is elsewhere in the province (省内异地). Blank: in the county.
 HOSPITALS = [  # id, name, tier, longitude, latitude, place
     ("C1", "平阳县人民医院", "county", 120.571, 27.668, ""),
