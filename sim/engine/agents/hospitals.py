@@ -82,8 +82,9 @@ class CountyHospital(Facility):
 
     Under a global budget (总额付费、结余留用) it reads the community's running balance and
     sets how far it stretches before referring out and how much it refers down; its
-    `keep_volume_weight` says which it prefers, and whether it grows its own beds (keeping
-    volume) or seconds experts to the townships (sending it down).
+    `keep_volume_weight`, moved by how it is paid (`keep_weight`), says which it prefers, and
+    whether it grows its own clinics and beds when either is crowded (keeping volume) or seconds
+    experts to the townships (sending it down).
     """
 
     effort = 1.0  # the last review's effort (1: the budget's own rules)
@@ -102,7 +103,8 @@ class CountyHospital(Facility):
             self.effort = budget_effort(share, head.budget_response, head.max_effort)
         head_rules(fac, p, self.effort)  # members' capability has moved with the ramp
         keep = 2.0 * (keep_weight(p) - 0.5)
-        if keep > 0 and fac.load[i] > p.providers.capacity_expansion.utilisation_threshold:
+        crowded = max(fac.load[i], fac.occupied[i] / max(fac.beds[i], 1))  # its clinics or its wards
+        if keep > 0 and crowded > p.providers.capacity_expansion.utilisation_threshold:
             fac.expansion[i] = min(fac.expansion[i] * (1.0 + head.growth * keep), head.max_expansion)
 
 
