@@ -37,6 +37,8 @@ def test_even_terms_are_neutral_with_and_without_a_budget():
     assert payment_weight(0.5, 0.5, True) == pytest.approx(0.5)
     assert payment_weight(0.5, 0.5, False) == pytest.approx(0.5)
     assert payment_weight(1.0, 0.0, False) == pytest.approx(1.0)  # paid per service, nothing to save
+    assert payment_weight(1.0, 1.0, True) > 0.5  # Sanming: its own fees and the whole surplus
+    assert payment_weight(0.0, 1.0, True) < 0.5  # salaried, keeps the surplus: sends cases down
 
 
 def test_baseline_head_weight_is_the_lever_as_set():
