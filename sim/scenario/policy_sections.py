@@ -337,9 +337,10 @@ class HeadHospital(Strict):
                         doc="share of the head's income that follows its own fee-for-service volume (1: paid per "
                             "service for its own patients; 0: a fixed budget or salaries); with surplus_share it "
                             "moves keep_volume_weight (0.5 and 0.5 leave it as set)",
-                        source="payment terms as each community had them: Hubei 'Y County' alliances 2011 kept NCMS "
-                               "fee-for-service to each hospital (Ran et al. 2020, doi 10.1186/s12939-020-01260-x); "
-                               "Sanming 总医院 2017: salary pool tied to service revenue (scenario headers)")
+                        source="payment terms as each community had them: Hubei 'Y County' alliances 2011, no payment "
+                               "change described, so NCMS claims paid to each hospital (Ran et al. 2020, doi "
+                               "10.1186/s12939-020-01260-x); Sanming 总医院 2017: pay tied to its medical service "
+                               "revenue (scenarios/validation/c1_sanming_community.yaml)")
     surplus_share: float = F(0.5, 0, 1, unit="share",
                              doc="share of the community's budget surplus (结余留用) the head keeps, under a global "
                                  "budget; the rest goes to member centres and clinics",
