@@ -336,7 +336,10 @@ COMMUNITY_ONLY = {"medical_community.enabled": True, "medical_community.ramp_day
 def test_medical_community_with_global_budget_keeps_care_and_money_in_the_county():
     """Pingyang / Sanming: the community (default gains, one-year ramp) paid a global budget."""
     lever = {"medical_community.enabled": True, "medical_community.global_budget.enabled": True}
-    assert max(paired("out_of_county_fund_share", lever)) < -0.05
+    # The head keeps cases only as far as its township centres can take its severe ones (absorption),
+    # and they reach that over the ramp: a smaller fall in the first year than an unbounded stretch gave.
+    fall = paired("out_of_county_fund_share", lever)
+    assert max(fall) < 0 and np.mean(fall) < -0.02
     assert min(paired("in_county_share", lever)) > 0
     assert max(paired("sent_on", lever)) < 0
     assert min(paired("referrals_up", lever)) > 0  # the community's chain issues referral slips routinely
@@ -376,7 +379,8 @@ def test_global_budget_incentive_keeps_patients_in_the_county_hospital():
     """结余留用 makes the county hospital stretch before referring out (keep_in_county)."""
     # A thin tail of critical bills: in a small county a few very costly critical cases (who
     # go out of county either way) swing the out-of-county fund share by several points.
-    budget = {**COMMUNITY_ONLY, "medical_community.global_budget.enabled": True,
+    # Township centres that can treat the head's severe cases leave it full room to keep (absorption 1).
+    budget = {**COMMUNITY_ONLY, "medical_community.global_budget.enabled": True, "providers.capability.township": 2.0,
               "medical_community.global_budget.down_referral_boost": 0.0, "providers.critical_bill_sigma": 0.0}
     base = {**budget, "medical_community.global_budget.keep_in_county": 0.0}
     for seed in SEEDS[:2]:

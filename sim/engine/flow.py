@@ -27,6 +27,17 @@ WARD = np.dtype([("person", np.int64), ("facility", np.int64), ("severity", np.i
                  ("out", np.int64)], align=True)
 
 
+def treatable(capability: np.ndarray, severity: np.ndarray) -> np.ndarray:
+    """Chance that the receiving facility can treat a case of this severity (as `can_treat`)."""
+    return np.clip(capability - severity + 1.0, 0.0, 1.0)
+
+
+def boosted(boost: np.ndarray, able: np.ndarray) -> np.ndarray:
+    """A downward-referral multiplier whose extra part (the head's decision) acts only on cases
+    the receiving facility can treat; at boost 1 (no community) it is 1."""
+    return 1.0 + (boost - 1.0) * able
+
+
 def allocate(eps: Batch, capacity: np.ndarray, priority) -> np.ndarray:
     """Serve, per facility, the episodes with the lowest `priority(eps)` up to its capacity.
 
@@ -153,10 +164,14 @@ class Flow:
         down = self.params.referral.downward
         if down.enabled:
             at_hospital = fu_tier >= COUNTY
-            go = rng.random(int(at_hospital.sum())) < down.chronic * fac.down_boost[fu.facility[at_hospital]]
+            clinic = self.world.own_village_clinic[ppl.settlement[fu.person[at_hospital]].astype(np.int64)]
+            able = treatable(fac.capability[np.maximum(clinic, 0)], fu.severity[at_hospital])
+            able[clinic < 0] = 1.0
+            boost = boosted(fac.down_boost[fu.facility[at_hospital]], able)
+            go = rng.random(int(at_hospital.sum())) < down.chronic * boost
             sent = fu.person[at_hospital][go]
             led.add("referrals_down_chronic", len(sent))
-            home = self.world.own_village_clinic[ppl.settlement[sent].astype(np.int64)]
+            home = clinic[go]
             fac.count_referrals(fu.facility[at_hospital][go][home >= 0], home[home >= 0], day)
             self.residents.hand_back(sent)
 
@@ -198,10 +213,11 @@ class Flow:
         if not down.enabled:
             return
         tier = fac.tier[facility]
-        prob = np.array([0.0, 0.0, down.county, down.tertiary])[tier] * fac.down_boost[facility]
-        go = ~rehab & (rng.random(len(person)) < prob)
         target = np.where(tier == TERTIARY, self.first_county,
                           self.world.own_township_centre[self.people.settlement[person].astype(np.int64)])
+        able = treatable(fac.capability[np.maximum(target, 0)], severity)
+        prob = np.array([0.0, 0.0, down.county, down.tertiary])[tier] * boosted(fac.down_boost[facility], able)
+        go = ~rehab & (rng.random(len(person)) < prob)
         go &= target >= 0
         if not go.any():
             return

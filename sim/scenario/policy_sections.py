@@ -333,6 +333,19 @@ class HeadHospital(Strict):
                                   source="both are observed: Sanming ITS county outpatient +1376/month, grassroots "
                                          "flat; Hubei Y County admissions +31 vs +20/month; Anhui Funan township "
                                          "share +0.44 (docs/evidence/validation_evidence.md C1-C3)")
+    own_fees: float = F(0.5, 0, 1, unit="share",
+                        doc="share of the head's income that follows its own fee-for-service volume (1: paid per "
+                            "service for its own patients; 0: a fixed budget or salaries); with surplus_share it "
+                            "moves keep_volume_weight (0.5 and 0.5 leave it as set)",
+                        source="payment terms as each community had them: Hubei 'Y County' alliances 2011, no payment "
+                               "change described, so NCMS claims paid to each hospital (Ran et al. 2020, doi "
+                               "10.1186/s12939-020-01260-x); Sanming 总医院 2017: pay tied to its medical service "
+                               "revenue (scenarios/validation/c1_sanming_community.yaml)")
+    surplus_share: float = F(0.5, 0, 1, unit="share",
+                             doc="share of the community's budget surplus (结余留用) the head keeps, under a global "
+                                 "budget; the rest goes to member centres and clinics",
+                             source="Sanming 2017: the 总医院 is one legal entity and keeps the package's surplus; "
+                                    "elsewhere members share it by agreement (scenario headers)")
     budget_response: float = F(2.0, 0, 20, unit="ratio",
                                doc="how far the running balance moves its effort: effort = 1 - response x "
                                    "(budget - claims) / budget over the last 90 days (a deficit pushes it)",

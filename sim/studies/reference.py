@@ -1,13 +1,10 @@
 """The engine's rules written the idiomatic Mesa way: every agent decides in its own `step()`.
 
-This is the yardstick the engine is measured against (bench/bench_engine.py) and a check
-on it (tests/test_reference_equivalence.py): same scenario, same rules, same seed; each
-`Patient` draws its own illness and chooses a facility in plain Python, each provider
-serves its own queue. The county, the residents and the parameter tables are built by the
-engine's set-up code, so only the daily rules are written twice.
-
-Not covered (the equivalence test uses scenarios without them): a signing ramp, the
-medical community's ramp and budget, tertiary capacity expansion, CSV facility overrides.
+This is the yardstick the engine is measured against (bench/bench_engine.py) and a check on it
+(tests/test_reference_equivalence.py): same scenario, rules and seed; each `Patient` draws its own illness and
+chooses a facility in plain Python, each provider serves its own queue. County, residents and parameter tables
+come from the engine's set-up code, so only the daily rules are written twice. Not covered (the equivalence test
+runs without them): a signing ramp, the medical community, tertiary expansion, CSV facility overrides.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.engine.flow import boosted, treatable
 from sim.engine.episodes import CHRONIC, CHRONIC_CHOICE_SEVERITY, LOS_BY_SEVERITY
 from sim.engine.insurance import INPATIENT, OUTPATIENT
 from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, summarise
@@ -60,6 +58,7 @@ class Patient(PayerAccounts, mesa.Agent):
         self.options = [(int(f), int(w.fac_tier[f]), float(w.travel_minutes[s, k]) / 60.0, int(w.fac_grade[f]),
                          int(w.fac_place[f]), k < 2) for k, f in enumerate(w.choice[s]) if f >= 0]
         self.own_centre = int(w.own_township_centre[s])
+        self.own_clinic = int(w.own_village_clinic[s])
         self.trust = [float(x) for x in ppl.trust[i]]
         self.last_followup = -10_000
         self.next_followup: int | None = None
@@ -262,7 +261,8 @@ class Provider(mesa.Agent):
             p.next_followup = m.day + (m.long_rx_days if long_rx else m.followup_days)
             if self.tier <= TOWNSHIP:
                 p.last_followup = m.day
-            elif m.down.enabled and self.random.random() < m.down.chronic * m.engine.fac.down_boost[self.f]:
+            elif m.down.enabled and self.random.random() < m.down.chronic * boosted(m.engine.fac.down_boost[self.f], (
+                    treatable(m.capability[p.own_clinic], ep.severity) if p.own_clinic >= 0 else 1.0)):
                 m.count("referrals_down_chronic")
                 p.trust[VILLAGE] += 0.5 * (1.0 - p.trust[VILLAGE])
 
@@ -443,10 +443,11 @@ class ReferenceModel(mesa.Model):
             tier = self.tier[f]
             if not self.down.enabled or rehab or tier < COUNTY:
                 continue
-            prob = (self.down.county if tier == COUNTY else self.down.tertiary) * self.engine.fac.down_boost[f]
+            target = self.first_county if tier == TERTIARY else ep.patient.own_centre
+            prob = (self.down.county if tier == COUNTY else self.down.tertiary) * boosted(
+                self.engine.fac.down_boost[f], treatable(self.capability[max(target, 0)], ep.severity))
             if self.random.random() >= prob:
                 continue
-            target = self.first_county if tier == TERTIARY else ep.patient.own_centre
             if target >= 0 and self.occupied[target] < self.beds[target]:
                 self.count("referrals_down_inpatient")
                 self.referral_pairs[(f, target)] = self.referral_pairs.get((f, target), 0) + 1

@@ -20,19 +20,49 @@ def review_day(day: int, every: int) -> bool:
     return day > 0 and day % every == 0
 
 
+def payment_weight(own_fees: float, surplus_share: float, budget: bool) -> float:
+    """The head's preference for keeping volume that its payment gives (0.5 at even terms).
+
+    A case it keeps (rather than losing it out of county or sending it down) earns its own fees
+    and, under a budget, the saving on out-of-county claims; a case it sends down earns its share
+    of the saving and spares what fees do not pay. Weight = keep / (keep + down).
+    """
+    kept = surplus_share if budget else 0.0
+    keep, down = own_fees + kept, kept + (1.0 - own_fees)
+    return 0.5 if keep + down <= 0 else keep / (keep + down)
+
+
+def keep_weight(p: Scenario) -> float:
+    """`keep_volume_weight` moved by the head's payment terms (own fees, its share of the surplus)."""
+    mc = p.medical_community
+    budget = mc.enabled and mc.global_budget.enabled
+    shift = payment_weight(mc.head.own_fees, mc.head.surplus_share, budget) - 0.5
+    return float(np.clip(mc.head.keep_volume_weight + shift, 0.0, 1.0))
+
+
+def absorption(capability: np.ndarray) -> float:
+    """Share of the head's severe (level 2) cases its member centres can treat: what frees the
+    head to keep cases it would send out of county (1 without members)."""
+    return float(np.clip(capability - 1.0, 0.0, 1.0).mean()) if len(capability) else 1.0
+
+
 def head_rules(fac: Facilities, p: Scenario, effort: float) -> None:
     """The head county hospital's rules at a given effort (1: the global budget's own rules).
 
-    Under the budget it stretches `keep_in_county` x effort x 2w before referring out and
-    refers down (1 + `down_referral_boost` x effort x 2(1-w)) times as often, w its
-    `keep_volume_weight`; it seconds 2(1-w) x the experts_* gains to member grassroots.
+    Under the budget it stretches `keep_in_county` x effort x 2w before referring out (without
+    a budget, only as far as its fees make it prefer volume: x 2(w - 0.5)), scaled by what its
+    member township centres can take of its severe cases (`absorption`); it refers down
+    (1 + `down_referral_boost` x effort x 2(1-w)) times as often, w from `keep_weight`; it
+    seconds 2(1-w) x the experts_* gains to member grassroots.
     """
     mc, gb = p.medical_community, p.medical_community.global_budget
-    w = mc.head.keep_volume_weight
+    w = keep_weight(p)
     member = fac.world.fac_medical_community & mc.enabled
     head = member & (fac.tier == COUNTY)
     incentive = mc.enabled and gb.enabled
-    fac.stretch = np.where(head, min(gb.keep_in_county * effort * 2 * w, 1.0) if incentive else 0.0, 0.0)
+    drive = 2 * w if incentive else 2 * max(w - 0.5, 0.0)
+    room = absorption(fac.capability[member & (fac.tier == TOWNSHIP)]) if mc.enabled else 1.0
+    fac.stretch = np.where(head, min(gb.keep_in_county * effort * drive * room, 1.0) if mc.enabled else 0.0, 0.0)
     fac.down_boost = np.where(head, 1.0 + (gb.down_referral_boost * effort * 2 * (1 - w) if incentive else 0.0), 1.0)
     fac.secondment = np.where(member & (fac.tier < COUNTY), min(2 * (1 - w), mc.head.max_secondment), 1.0)
 
@@ -52,8 +82,9 @@ class CountyHospital(Facility):
 
     Under a global budget (总额付费、结余留用) it reads the community's running balance and
     sets how far it stretches before referring out and how much it refers down; its
-    `keep_volume_weight` says which it prefers, and whether it grows its own beds (keeping
-    volume) or seconds experts to the townships (sending it down).
+    `keep_volume_weight`, moved by how it is paid (`keep_weight`), says which it prefers, and
+    whether it grows its own clinics and beds when either is crowded (keeping volume) or seconds
+    experts to the townships (sending it down).
     """
 
     effort = 1.0  # the last review's effort (1: the budget's own rules)
@@ -70,9 +101,10 @@ class CountyHospital(Facility):
         if mc.global_budget.enabled:
             share = self.model.community.balance_share(day)
             self.effort = budget_effort(share, head.budget_response, head.max_effort)
-            head_rules(fac, p, self.effort)
-        keep = 2.0 * (head.keep_volume_weight - 0.5)
-        if keep > 0 and fac.load[i] > p.providers.capacity_expansion.utilisation_threshold:
+        head_rules(fac, p, self.effort)  # members' capability has moved with the ramp
+        keep = 2.0 * (keep_weight(p) - 0.5)
+        crowded = max(fac.load[i], fac.occupied[i] / max(fac.beds[i], 1))  # its clinics or its wards
+        if keep > 0 and crowded > p.providers.capacity_expansion.utilisation_threshold:
             fac.expansion[i] = min(fac.expansion[i] * (1.0 + head.growth * keep), head.max_expansion)
 
 
