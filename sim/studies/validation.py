@@ -337,7 +337,8 @@ def setup(parser) -> None:
     """Options of `python run.py validate-model`."""
     parser.add_argument("--checks", default=str(CHECKS_FILE),
                         help="the checks file (default data/validation/checks.yaml)")
-    parser.add_argument("--only", action="append", default=[], metavar="ID", help="run only this check (repeatable)")
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="run only this check (repeatable, or ids separated by commas)")
     parser.add_argument("--quick", action="store_true", help=f"smaller runs: residents scaled by "
                         f"{SIZES['quick'][0] / SIZES['default'][0]:g} ({SIZES['quick'][0]:,} for a check at the default), "
                         f"at most {SIZES['quick'][1]} paired seeds")
@@ -355,7 +356,8 @@ def command(args) -> int:
     """Run `python run.py validate-model`: every check, model beside evidence."""
     specs = load_specs(args.checks)
     if args.only:
-        specs = [s for s in specs if s.id in args.only]
+        wanted = {i.strip() for arg in args.only for i in arg.split(",") if i.strip()}
+        specs = [s for s in specs if s.id in wanted]
         if not specs:
             print(f"error: no check with id {args.only}", file=sys.stderr)
             return 2
