@@ -180,3 +180,14 @@ def test_provincial_pooling_makes_the_province_local_for_that_scheme_only():
     assert scheme_rate(pooled, city, employee) == scheme_rate(base, city, employee)
     assert pooled.rules.place_of[employee, PLACES.index("province")] == PLACES.index("pooling_area")
     assert pooled.rules.place_of[resident, PLACES.index("province")] == PLACES.index("province")
+
+
+def test_county_pooling_puts_the_prefecture_hospital_out_of_area_for_that_scheme():
+    """县级统筹 (the old NCMS): the prefecture city hospital is 省内异地 for residents, not for employees."""
+    base = TierFlowModel(small_scenario(), agents=False)
+    county = TierFlowModel(small_scenario(insurance__resident__pooling_level="county"), agents=False)
+    city, _ = hospitals(base)
+    employee, resident = 1, 0
+    assert scheme_rate(county, city, resident) < scheme_rate(base, city, resident)
+    assert scheme_rate(county, city, employee) == scheme_rate(base, city, employee)
+    assert county.rules.place_of[resident, PLACES.index("pooling_area")] == PLACES.index("province")
