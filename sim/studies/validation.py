@@ -340,7 +340,8 @@ def setup(parser) -> None:
     parser.add_argument("--only", action="append", default=[], metavar="ID",
                         help="run only this check (repeatable, or ids separated by commas)")
     parser.add_argument("--quick", action="store_true", help=f"smaller runs: residents scaled by "
-                        f"{SIZES['quick'][0] / SIZES['default'][0]:g} ({SIZES['quick'][0]:,} for a check at the default), "
+                        f"{SIZES['quick'][0] / SIZES['default'][0]:g} ({SIZES['quick'][0]:,} for a check at the "
+                        f"default), "
                         f"at most {SIZES['quick'][1]} paired seeds")
     parser.add_argument("--population", type=int, default=None, help=f"residents per run, every check "
                         f"(default: the check's `population` in checks.yaml, else {SIZES['default'][0]:,})")
