@@ -157,3 +157,37 @@ def test_registering_before_an_out_of_area_admission_gets_the_referred_terms():
         d = m.daily()
         return group(d, "reimbursed")[1, 3].sum() / group(d, "billed")[1, 3]
     assert fund_share_of_bills(1.0) > fund_share_of_bills(0.0) + 0.005
+
+
+def scheme_rate(model: TierFlowModel, f: int, scheme: int) -> float:
+    """The rate a scheme's enrolee pays a severe unreferred admission at facility f on."""
+    b = model.billing
+    cls = episode_class(np.array([scheme]), np.array([True]), np.array([False]), np.array([2]), np.array([False]))[0]
+    return float(b.bill_terms["rate"][(cls * KINDS + b.fac_kind[f]) * 2 + 0])
+
+
+def test_provincial_pooling_makes_the_province_local_for_that_scheme_only():
+    """省级统筹 of employee insurance: at the provincial hospital employees get the pooling area's
+    terms (no 异地 cut, the local deductible); residents keep the 异地 terms."""
+    base = TierFlowModel(small_scenario(), agents=False)
+    pooled = TierFlowModel(small_scenario(insurance__employee__pooling_level="province"), agents=False)
+    city, provincial = hospitals(base)
+    employee, resident = 1, 0
+    cut = base.rules.unreferred_cut
+    assert scheme_rate(pooled, provincial, employee) == pytest.approx(
+        scheme_rate(base, provincial, employee) + cut[PLACES.index("province")] - cut[PLACES.index("pooling_area")])
+    assert scheme_rate(pooled, provincial, resident) == scheme_rate(base, provincial, resident)
+    assert scheme_rate(pooled, city, employee) == scheme_rate(base, city, employee)
+    assert pooled.rules.place_of[employee, PLACES.index("province")] == PLACES.index("pooling_area")
+    assert pooled.rules.place_of[resident, PLACES.index("province")] == PLACES.index("province")
+
+
+def test_county_pooling_puts_the_prefecture_hospital_out_of_area_for_that_scheme():
+    """县级统筹 (the old NCMS): the prefecture city hospital is 省内异地 for residents, not for employees."""
+    base = TierFlowModel(small_scenario(), agents=False)
+    county = TierFlowModel(small_scenario(insurance__resident__pooling_level="county"), agents=False)
+    city, _ = hospitals(base)
+    employee, resident = 1, 0
+    assert scheme_rate(county, city, resident) < scheme_rate(base, city, resident)
+    assert scheme_rate(county, city, employee) == scheme_rate(base, city, employee)
+    assert county.rules.place_of[resident, PLACES.index("pooling_area")] == PLACES.index("province")

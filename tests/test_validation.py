@@ -15,8 +15,8 @@ import pytest
 from sim.cli import main
 from sim.engine.indicators import indicator_names
 from sim.scenario.loader import load
-from sim.studies.validation import (CLASSES, ROOT, Criterion, Spec, evaluate, format_checks, load_specs,
-                                    run_scenarios, scenario_files)
+from sim.studies.validation import (CLASSES, ROOT, SIZES, Criterion, Spec, evaluate, format_checks, load_specs,
+                                    run_scenarios, run_size, run_sized, scenario_files)
 from sim.studies.validation_measures import MEASURES, known, measure
 
 LAST_LINE = re.compile(r"^(\d+) of (\d+) checks agree$")
@@ -148,3 +148,49 @@ def test_no_check_uses_a_calibration_study(specs):
         text = f"{s.evidence} {s.source}"
         assert not any(name in text for name in CALIBRATION_STUDIES), s.id
         assert s.source not in sources, s.id
+
+
+def _sized(population=None, seeds=None) -> Spec:
+    return Spec("T", "a", "test", "e", "s", "d", {"main": ("b.yaml", "p.yaml")}, (), population=population,
+                seeds=seeds)
+
+
+def test_a_check_runs_at_its_declared_size_scaled_by_quick_and_overridden_by_the_command_line():
+    default, quick = SIZES["default"], SIZES["quick"]
+    assert run_size(_sized()) == default
+    assert run_size(_sized()) != run_size(_sized(population=100000))
+    assert run_size(_sized(100000, 5)) == (100000, 5)
+    assert run_size(_sized(100000, 5), quick=True) == (round(100000 * quick[0] / default[0]), quick[1])
+    assert run_size(_sized(), quick=True) == quick
+    assert run_size(_sized(100000, 5), population=20000, seeds=2) == (20000, 2)
+    assert run_size(_sized(100000, 5), quick=True, seeds=3) == (run_size(_sized(100000, 5), quick=True)[0], 3)
+
+
+def test_declared_sizes_load_and_bad_ones_are_refused(tmp_path):
+    entry = ("checks:\n  - {id: X, class: a, name: n, evidence: e, source: s, design: d, base: b.yaml, %s\n"
+             "     criteria: [{measure: grassroots_share, change: pp, says: s, low: 1}]}\n")
+    good = tmp_path / "good.yaml"
+    good.write_text(entry % "population: 100000, seeds: 4,")
+    assert (load_specs(good)[0].population, load_specs(good)[0].seeds) == (100000, 4)
+    for bad in ("population: 50,", "seeds: 1,", "population: lots,"):
+        path = tmp_path / "bad.yaml"
+        path.write_text(entry % bad)
+        with pytest.raises(ValueError, match="at least"):
+            load_specs(path)
+
+
+def test_the_noisy_checks_declare_a_larger_size(specs):
+    """Checks whose effect is small against the noise at the default size run larger by default."""
+    by_id = {s.id: s for s in specs}
+    for cid in ("A1-OUTPOOL-UEBMI", "A5-POOL-UP"):
+        pop, seeds = run_size(by_id[cid])
+        assert pop * seeds > SIZES["default"][0] * SIZES["default"][1], cid
+
+
+@pytest.mark.slow
+def test_sizes_share_runs_and_seeds_are_stable_as_their_number_grows():
+    """A file run at one population for two seed counts runs once: the first seeds are the same runs."""
+    f = "scenarios/validation/base_1y.yaml"
+    runs = run_sized({(2000, 2): [f], (2000, 3): [f]})
+    assert runs[(2000, 2)][(f, 0)] is runs[(2000, 3)][(f, 0)]
+    assert len(runs[(2000, 3)]) == 3

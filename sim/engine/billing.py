@@ -109,7 +109,8 @@ class Billing:
         rate = self.rates[sch, inpatient, tier, grade, place, 0, signed, chronic]
         spread = np.where(inpatient == 1, 1.0, self.params.behaviour.choice.deductible_spread_visits)
         eligible = amount * self.rules.in_policy[sch]
-        deductible = self.rules.deductible[sch, inpatient, grade] * self.rules.deductible_multiplier[place]
+        terms_place = self.rules.place_of[sch, place]
+        deductible = self.rules.deductible[sch, inpatient, grade] * self.rules.deductible_multiplier[terms_place]
         paid = rate * np.maximum(eligible - deductible / spread, 0.0)
         shape = (int(np.prod(CLASS_SHAPE)), KINDS)
         return (amount + fee).reshape(shape), paid.reshape(shape)
@@ -123,6 +124,7 @@ class Billing:
         sch, inpatient, chronic, severity, signed, tier, grade, place, referred = every_combination(
             *CLASS_SHAPE, *KIND_SHAPE, 2)
         rate = self.rates[sch, inpatient, tier, grade, place, referred, signed, chronic]
+        place = rules.place_of[sch, place]  # the place whose terms apply (省级统筹)
         first = referred == 0  # one row per class and kind
         sch, inpatient, chronic, severity, signed, tier, grade, place = (
             x[first] for x in (sch, inpatient, chronic, severity, signed, tier, grade, place))
@@ -290,7 +292,8 @@ class Billing:
         registered = np.zeros(len(p), dtype=bool)
         i = np.flatnonzero(inpatient)
         if len(i):
-            share = self.rules.registered_share[self.world.fac_place[f[i]]]
+            place = self.rules.place_of[self.people.scheme[p[i]], self.world.fac_place[f[i]]]
+            share = self.rules.registered_share[place]
             registered[i] = self.accounts.registration_draw[p[i]] < share
         return registered
 

@@ -41,6 +41,7 @@ class Rules:
     deductible_multiplier: np.ndarray  # [place]
     needs_referral: np.ndarray        # [place] bool: no pooled reimbursement there unreferred
     registered_share: np.ndarray      # [place] share of residents who register (备案) before an admission there
+    place_of: np.ndarray              # [scheme, place] the place whose terms apply (by the scheme's pooling level)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "Rules":
@@ -68,10 +69,20 @@ class Rules:
 def place_terms(scenario: Scenario) -> dict[str, np.ndarray]:
     """Cuts, deductible multipliers and referral conditions by place (PLACES): none in the
     county; in the pooling area the county's rule for unreferred out-of-county care; 异地
-    the `insurance.out_of_area` terms (a referral counts as registration, 备案)."""
+    the `insurance.out_of_area` terms (a referral counts as registration, 备案); a scheme pooled
+    at the province (`pooling_level`) has the pooling area's terms elsewhere in the province; one
+    pooled at the county has 省内异地 terms at the prefecture's hospitals."""
     ref, out = scenario.referral, scenario.insurance.out_of_area
     far = (out.province, out.out_of_province)
-    return {"referred_cut": np.array([0.0, 0.0, *(p.referred_cut for p in far)]),
+    place_of = np.tile(np.arange(len(PLACES)), (len(SCHEMES), 1))
+    for s, name in enumerate(SCHEMES):
+        level = getattr(scenario.insurance, name).pooling_level
+        if level == "province":
+            place_of[s, PLACES.index("province")] = PLACES.index("pooling_area")
+        elif level == "county":
+            place_of[s, PLACES.index("pooling_area")] = PLACES.index("province")
+    return {"place_of": place_of,
+            "referred_cut": np.array([0.0, 0.0, *(p.referred_cut for p in far)]),
             "unreferred_cut": np.array([0.0, ref.unreferred_out_of_county_penalty, *(p.unreferred_cut for p in far)]),
             "deductible_multiplier": np.array([1.0, 1.0, *(p.deductible_multiplier for p in far)]),
             "registered_share": np.array([0.0, 0.0, *(p.registered_share for p in far)]),
@@ -91,6 +102,7 @@ def effective_rate(rules: Rules, scheme: np.ndarray, setting: int | np.ndarray, 
     terms (referred or not).
     """
     setting = np.broadcast_to(setting, np.shape(tier))
+    place = rules.place_of[scheme, place]
     rate = rules.rate[scheme, setting, grade]
     grassroots_op = (tier <= 1) & (setting == OUTPATIENT)
     rate = np.where(grassroots_op & signed, rate + rules.signed_bonus, rate)

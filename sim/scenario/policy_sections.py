@@ -5,6 +5,8 @@ Assembled into `Scenario` by `schema.py` (import them from there).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from sim.scenario.base import TIERS, Strict
@@ -105,6 +107,14 @@ class Scheme(Strict):
                                       "(resident) and 0.88 (employee: 84.6% in-policy rate, 2023)")
     chronic_special: ChronicSpecial = Field(default_factory=ChronicSpecial,
                                             description="门诊慢特病 (employee terms illustrative, above the residents')")
+    pooling_level: Literal["county", "prefecture", "province"] = F(
+        "prefecture", doc="level at which the scheme's fund is pooled (统筹层次): at the province (省级统筹), care "
+                          "elsewhere in the province (省内异地) is local care for its enrolees, on the pooling "
+                          "area's terms; at the county (县级统筹, the old NCMS), the prefecture's hospitals are "
+                          "省内异地 too",
+        source="most areas pool at prefecture level [S36]; URRBMI in principle at prefecture level (国发〔2016〕3号); "
+               "NCMS pooled by county (国办发〔2003〕3号); employee insurance pooled at province level in a "
+               "staggered rollout (王乔 2023, 中国卫生政策研究 16(9):36-43)")
 
 
 class SeriousIllness(Strict):

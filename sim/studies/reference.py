@@ -164,7 +164,8 @@ class Patient(PayerAccounts, mesa.Agent):
         医疗救助; return (fund, serious illness, assistance, out of pocket)."""
         m = self.model
         rules = m.engine.rules
-        registered = setting == INPATIENT and self.registration_draw < float(rules.registered_share[place])
+        terms_place = int(rules.place_of[self.scheme, place])
+        registered = setting == INPATIENT and self.registration_draw < float(rules.registered_share[terms_place])
         rate = float(m.rates[self.scheme, setting, tier, grade, place, int(referred or registered), int(self.signed),
                              int(chronic)])
         amount_in_policy = amount * float(rules.in_policy[self.scheme])

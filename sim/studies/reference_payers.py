@@ -22,7 +22,8 @@ class PayerAccounts:
                  place: int = 0) -> float:
         """The basic fund's general terms by the facility's grade and place: deductible, rate, caps."""
         rules = self.model.engine.rules
-        deductible = float(rules.deductible[self.scheme, setting, grade]) * float(rules.deductible_multiplier[place])
+        multiplier = float(rules.deductible_multiplier[rules.place_of[self.scheme, place]])
+        deductible = float(rules.deductible[self.scheme, setting, grade]) * multiplier
         if waive:
             left = 0.0
         elif setting == OUTPATIENT:

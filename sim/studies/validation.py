@@ -77,6 +77,8 @@ class Spec:
     criteria: tuple[Criterion, ...]
     not_modelled: tuple[str, ...] = ()
     note: str = ""
+    population: int | None = None  # residents per run, where the effect is small against the noise at the default
+    seeds: int | None = None       # paired seeds, likewise
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Check:
     agrees: bool
     seeds: int = 0
     model: str = field(default="")
+    population: int = 0
 
     @property
     def name(self) -> str:
@@ -99,7 +102,7 @@ class Check:
 # ------------------------------------------------------------------ declarations
 
 SPEC_KEYS = {"id", "class", "name", "evidence", "source", "design", "base", "policy", "pairs", "criteria",
-             "not_modelled", "note"}
+             "not_modelled", "note", "population", "seeds"}
 CRITERION_KEYS = {"measure", "change", "says", "low", "high", "pair", "per", "per_pair"}
 
 
@@ -133,8 +136,24 @@ def _spec(e: dict) -> Spec:
         if crit.pair not in pairs or (crit.per_pair and crit.per_pair not in pairs):
             raise ValueError(f"check {where}: criterion names a pair not declared: {crit.pair}")
         criteria.append(crit)
+    for key, least in (("population", 1000), ("seeds", 2)):
+        if key in e and (not isinstance(e[key], int) or e[key] < least):
+            raise ValueError(f"check {where}: {key} must be a whole number of at least {least}")
     return Spec(e["id"], e["class"], e["name"], e["evidence"].strip(), e["source"].strip(), e["design"].strip(),
-                pairs, tuple(criteria), tuple(e.get("not_modelled") or ()), (e.get("note") or "").strip())
+                pairs, tuple(criteria), tuple(e.get("not_modelled") or ()), (e.get("note") or "").strip(),
+                e.get("population"), e.get("seeds"))
+
+
+def run_size(spec: Spec, quick: bool = False, population: int | None = None,
+             seeds: int | None = None) -> tuple[int, int]:
+    """Residents and paired seeds of a check's runs: the check's declared size (else the
+    default), scaled down by `quick` (population in proportion, seeds at most the quick
+    number); an explicit `population` or `seeds` (command line) wins over both."""
+    pop, n = spec.population or SIZES["default"][0], spec.seeds or SIZES["default"][1]
+    if quick:
+        pop = max(1000, round(pop * SIZES["quick"][0] / SIZES["default"][0]))
+        n = min(n, SIZES["quick"][1])
+    return population or pop, seeds or n
 
 
 # ------------------------------------------------------------------ running
@@ -168,22 +187,32 @@ def _window(days: int) -> tuple[int, int] | None:
 def run_scenarios(files: Sequence[str], population: int, seeds: int, workers: int = 1,
                   overrides: Sequence[str] = ()) -> dict[tuple[str, int], Replication]:
     """Run every scenario on the same paired seeds; results by (file, replication)."""
-    seed_list = replication_seeds(ROOT_SEED, seeds)
-    tasks = []
-    for f in files:
-        timeline = _timeline(f, population, overrides)
-        for i, seed in enumerate(seed_list):
-            tasks.append(Task(f, i, seed, timeline_data(timeline, seed), _window(timeline.base.days), True))
+    return run_sized({(population, seeds): list(files)}, workers, overrides)[(population, seeds)]
+
+
+def run_sized(groups: dict[tuple[int, int], list[str]], workers: int = 1,
+              overrides: Sequence[str] = ()) -> dict[tuple[int, int], dict[tuple[str, int], Replication]]:
+    """Run scenario files at several sizes ((residents, seeds) -> files) in one pool. A file
+    run at the same population by two groups runs once (seeds are stable as their number grows)."""
+    tasks: dict[str, Task] = {}
+    for (population, seeds), files in groups.items():
+        seed_list = replication_seeds(ROOT_SEED, seeds)
+        for f in files:
+            timeline = _timeline(f, population, overrides)
+            for i, seed in enumerate(seed_list):
+                t = Task(f"{f}@{population}", i, seed, timeline_data(timeline, seed), _window(timeline.base.days), True)
+                tasks.setdefault(t.key, t)
     with open_pool(workers) as pool:
-        outcome = run_tasks(tasks, pool, progress=Progress(len(tasks), io.StringIO()))
+        outcome = run_tasks(list(tasks.values()), pool, progress=Progress(len(tasks), io.StringIO()))
     if not outcome.complete:
         raise RuntimeError("; ".join(f.describe() for f in outcome.failures) or "validation runs interrupted")
-    out = {}
-    for t in tasks:
+    done = {}
+    for t in tasks.values():
         r = outcome.results[t.key]
         start, end = t.window or (0, len(r.daily["day"]))
-        out[(t.scenario, t.replication)] = (r.summary, r.daily, start, end)
-    return out
+        done[(t.scenario, t.replication)] = (r.summary, r.daily, start, end)
+    return {(population, seeds): {(f, i): done[(f"{f}@{population}", i)] for f in files for i in range(seeds)}
+            for (population, seeds), files in groups.items()}
 
 
 def _changes(spec: Spec, crit: Criterion, runs: dict, seeds: int, name: str, pair: str) -> list[float]:
@@ -236,13 +265,22 @@ def _describe(c: Criterion, v: float, spread: tuple[float, float]) -> str:
     return f"{c.measure}{pair} {_fmt(c.change, v, c.per)}{per}{ci} {ok}"
 
 
-def run_checks(specs: Sequence[Spec] | None = None, population: int = SIZES["default"][0],
-               seeds: int = SIZES["default"][1], workers: int = 1, overrides: Sequence[str] = (),
-               report: Callable[[str], None] | None = None) -> list[Check]:
-    """Run the declared checks (all of them by default) and judge each."""
+def run_checks(specs: Sequence[Spec] | None = None, population: int | None = None, seeds: int | None = None,
+               workers: int = 1, overrides: Sequence[str] = (), report: Callable[[str], None] | None = None,
+               quick: bool = False) -> list[Check]:
+    """Run the declared checks (all of them by default), each at its size (`run_size`), and judge each."""
     specs = load_specs() if specs is None else list(specs)
-    runs = run_scenarios(scenario_files(specs), population, seeds, workers, overrides)
-    checks = [evaluate(s, runs, seeds) for s in specs]
+    size = {s.id: run_size(s, quick, population, seeds) for s in specs}
+    groups: dict[tuple[int, int], list[str]] = {}
+    for s in specs:
+        files = groups.setdefault(size[s.id], [])
+        files += [f for f in scenario_files([s]) if f not in files]
+    runs = run_sized(groups, workers, overrides)
+    checks = []
+    for s in specs:
+        check = evaluate(s, runs[size[s.id]], size[s.id][1])
+        check.population = size[s.id][0]
+        checks.append(check)
     if report:
         report(format_checks(checks))
     return checks
@@ -269,12 +307,17 @@ def format_checks(checks: Sequence[Check]) -> str:
         pairs = "; ".join(f"{k}: {b} -> {p}" for k, (b, p) in s.pairs.items())
         lines += [f"[{'agrees' if c.agrees else 'DISAGREES'}] {s.id} ({CLASSES[s.klass]}): {s.name}",
                   f"    evidence:  {s.evidence}", f"    source:    {s.source}", f"    design:    {s.design}",
-                  f"    scenarios: {pairs}", f"    model:     {c.model} ({c.seeds} paired seeds)",
+                  f"    scenarios: {pairs}", f"    model:     {c.model} ({_size(c)})",
                   "    criterion: " + "; ".join(_says(k) for k in s.criteria)]
         lines += [f"    not modelled: {n}" for n in s.not_modelled]
         lines.append("")
     lines.append(summary_line(checks))
     return "\n".join(lines)
+
+
+def _size(c: Check) -> str:
+    people = f"{c.population:,} residents, " if c.population else ""
+    return f"{people}{c.seeds} paired seeds"
 
 
 def summary_line(checks: Sequence[Check]) -> str:
@@ -294,12 +337,16 @@ def setup(parser) -> None:
     """Options of `python run.py validate-model`."""
     parser.add_argument("--checks", default=str(CHECKS_FILE),
                         help="the checks file (default data/validation/checks.yaml)")
-    parser.add_argument("--only", action="append", default=[], metavar="ID", help="run only this check (repeatable)")
-    parser.add_argument("--quick", action="store_true", help=f"smaller runs: {SIZES['quick'][0]:,} residents, "
-                        f"{SIZES['quick'][1]} paired seeds")
-    parser.add_argument("--population", type=int, default=None, help=f"residents per run "
-                        f"(default {SIZES['default'][0]:,})")
-    parser.add_argument("--seeds", type=int, default=None, help=f"paired seeds (default {SIZES['default'][1]})")
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="run only this check (repeatable, or ids separated by commas)")
+    parser.add_argument("--quick", action="store_true", help=f"smaller runs: residents scaled by "
+                        f"{SIZES['quick'][0] / SIZES['default'][0]:g} ({SIZES['quick'][0]:,} for a check at the "
+                        f"default), "
+                        f"at most {SIZES['quick'][1]} paired seeds")
+    parser.add_argument("--population", type=int, default=None, help=f"residents per run, every check "
+                        f"(default: the check's `population` in checks.yaml, else {SIZES['default'][0]:,})")
+    parser.add_argument("--seeds", type=int, default=None, help=f"paired seeds, every check "
+                        f"(default: the check's `seeds` in checks.yaml, else {SIZES['default'][1]})")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2; numbers do not depend on it)")
     parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
@@ -310,12 +357,12 @@ def command(args) -> int:
     """Run `python run.py validate-model`: every check, model beside evidence."""
     specs = load_specs(args.checks)
     if args.only:
-        specs = [s for s in specs if s.id in args.only]
+        wanted = {i.strip() for arg in args.only for i in arg.split(",") if i.strip()}
+        specs = [s for s in specs if s.id in wanted]
         if not specs:
             print(f"error: no check with id {args.only}", file=sys.stderr)
             return 2
-    population, seeds = SIZES["quick" if args.quick else "default"]
-    checks = run_checks(specs, args.population or population, args.seeds or seeds, args.workers, args.set)
+    checks = run_checks(specs, args.population, args.seeds, args.workers, args.set, quick=args.quick)
     if args.markdown:
         print(table(checks) + "\n")
     print(format_checks(checks))
