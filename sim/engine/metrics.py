@@ -50,6 +50,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "beds": (TIERS,),
     "beds_occupied": (TIERS,),
     "indirect": (SETTINGS, TIERS),         # indirect costs of contacts: trips, lodging, a companion's income
+    "claims": (TIERS, SCHEMES),            # outpatient visits claimed: billed at a positive reimbursement rate
 }
 SCALARS_SCALED = ("premiums", "settlement", "queue_outpatient", "queue_admission", "followups_grassroots",
                   "budget", "budget_claims")
