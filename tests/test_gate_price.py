@@ -48,7 +48,7 @@ def test_new_levers_are_neutral_by_default():
     assert not s.referral.required_at_county_hospital
     assert all(getattr(s.providers.registration_fee_by_severity, k) == 1.0
                for k in ("minor", "moderate", "severe", "critical"))
-    assert all(getattr(getattr(getattr(s.insurance, sch), "outpatient"), t).fee_covered == 0.0
+    assert all(getattr(getattr(s.insurance, sch).outpatient, t).fee_covered == 0.0
                for sch in SCHEMES for t in TIERS)
 
 
@@ -120,7 +120,7 @@ def test_money_is_conserved(sets):
 def test_seniority_fees_with_a_fund_share_raise_the_funds_and_lower_patients_share_at_tertiary():
     base, fees = daily(), daily(FEES)
     tertiary, op = TIERS.index("tertiary"), SETTINGS.index("outpatient")
-    per_visit = lambda d, name: float(group(d, name)[op, tertiary].sum()) / float(  # noqa: E731
+    per_visit = lambda d, name: float(group(d, name)[op, tertiary].sum()) / float(
         group(d, "visits")[tertiary].sum())
     assert per_visit(fees, "reimbursed") > per_visit(base, "reimbursed") + 20.0
     assert per_visit(fees, "oop") < per_visit(base, "oop")
