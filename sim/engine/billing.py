@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from sim.county.population import Population
-from sim.county.world import TERTIARY, TOWNSHIP, World
+from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, World
 from sim.engine.behaviour import indirect_cost
 from sim.engine.episodes import CHRONIC, Batch, Contact, add_counts
 from sim.engine.facilities import Facilities
-from sim.engine.insurance import INPATIENT, NO_CAP, OUTPATIENT, Rules, every_combination, rate_table, reimburse
+from sim.engine.insurance import (INPATIENT, NO_CAP, OUTPATIENT, Rules, every_combination, fee_paid, rate_table,
+                                  reimburse)
 from sim.engine.metrics import Ledger
 from sim.engine.payers import PayerAccounts, PayerRules, chronic_special_quote, mean_one_lognormal, split_after_fund
 from sim.engine.residents import Residents
@@ -43,6 +44,7 @@ def price_tables(params: Scenario) -> dict:
     return {
         "op_price": tier_values(pv.outpatient_price), "ip_price": tier_values(pv.inpatient_price),
         "registration_fee": tier_values(pv.registration_fee), "los": tier_values(pv.length_of_stay),
+        "fee_severity": np.array([getattr(pv.registration_fee_by_severity, s) for s in SEVERITIES]),
         "op_severity_cost": np.array([getattr(pv.outpatient_severity_cost, s) for s in SEVERITIES]),
         "ip_severity_cost": np.array([getattr(pv.inpatient_severity_cost, s) for s in SEVERITIES]),
         "ip_place_factor": place_price_factor(params),
@@ -89,15 +91,18 @@ class Billing:
         self.rates = rate_table(rules)
         self.tier_caps = bool((rules.tier_cap < NO_CAP).any())
         self.expected_bill, self.expected_paid = self.expected_tables()
+        # A gate inside the county: patients also weigh the referred route (see `Choice.slip_route`).
+        self.expected_paid_referred = self.expected_tables(referred=1)[1] if rules.gated_outpatient.any() else None
         self.bill_terms = self.bill_tables()
         self.payer_rules = PayerRules.from_scenario(params, self.accounts.mean_income)
         self.accounts.configure(self.payer_rules)
 
-    def expected_tables(self) -> tuple[np.ndarray, np.ndarray]:
+    def expected_tables(self, referred: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The bill a patient expects and what they expect the fund to pay, by episode class
         and kind of facility (`facility_kind`).
 
-        Patients go by the headline terms: the rate that applies to them (unreferred), the
+        Patients go by the headline terms: the rate that applies to them (unreferred, or
+        `referred` for a route through a referral slip), the
         deductible of an admission, and an annual outpatient deductible spread over
         `deductible_spread_visits` visits. They do not track how much of their own annual
         deductible is used, so choices carry little insurance-year seasonality; they do know
@@ -106,12 +111,13 @@ class Billing:
         sch, inpatient, chronic, severity, signed, tier, grade, place = every_combination(*CLASS_SHAPE, *KIND_SHAPE)
         amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool),
                                   place)
-        rate = self.rates[sch, inpatient, tier, grade, place, 0, signed, chronic]
+        rate = self.rates[sch, inpatient, tier, grade, place, referred, signed, chronic]
         spread = np.where(inpatient == 1, 1.0, self.params.behaviour.choice.deductible_spread_visits)
         eligible = amount * self.rules.in_policy[sch]
         terms_place = self.rules.place_of[sch, place]
         deductible = self.rules.deductible[sch, inpatient, grade] * self.rules.deductible_multiplier[terms_place]
         paid = rate * np.maximum(eligible - deductible / spread, 0.0)
+        paid = paid + fee_paid(fee, self.rules.fee_covered[sch, grade], rate, inpatient == 0)
         shape = (int(np.prod(CLASS_SHAPE)), KINDS)
         return (amount + fee).reshape(shape), paid.reshape(shape)
 
@@ -133,6 +139,7 @@ class Billing:
         return {"amount": amount, "fee": fee, "eligible": amount * rules.in_policy[sch],
                 "deductible": rules.deductible[sch, inpatient, grade] * rules.deductible_multiplier[place],
                 "tier_cap": rules.tier_cap[sch, inpatient, grade], "setting_cap": rules.setting_cap[sch, inpatient],
+                "fee_covered": np.where(inpatient == 0, rules.fee_covered[sch, grade], 0.0),
                 "rate": rate}
 
     def amount(self, tier: np.ndarray, inpatient: np.ndarray, severity: np.ndarray, chronic: np.ndarray,
@@ -143,7 +150,8 @@ class Billing:
         visit = t["op_price"][tier] * np.where(chronic, 0.5, t["op_severity_cost"][severity])
         visit = visit + np.where(chronic, self.supply_days(signed, tier) * t["drug_cost"], 0.0)
         stay = t["ip_price"][tier] * t["ip_severity_cost"][severity] * t["ip_place_factor"][place]
-        fee = np.where(inpatient, 0.0, t["registration_fee"][tier])
+        senior = np.where(tier >= COUNTY, t["fee_severity"][np.where(chronic, 0, severity)], 1.0)  # hospitals' seniority
+        fee = np.where(inpatient, 0.0, t["registration_fee"][tier] * senior)
         return np.where(inpatient, stay, visit), fee
 
     def supply_days(self, signed: np.ndarray, tier: np.ndarray) -> np.ndarray:
@@ -233,11 +241,12 @@ class Billing:
             row = episode_class(sch, inpatient, e.chronic, e.severity, ppl.served[p]) * KINDS + self.fac_kind[f]
             rate = terms["rate"][row * 2 + (e.referred | self.registered(p, f, inpatient))]
             fee = terms["fee"][row]
+            fee_fund = fee_paid(fee, terms["fee_covered"][row], rate, ~inpatient)
             amount, eligible = self.critical_tail(terms["amount"][row], terms["eligible"][row],
                                                   inpatient & (e.severity == 3) & ~wv)
             paid, used = self.quote(p, grade, st, row, rate, wv, eligible)
             general = self.chronic_special(p, sch, tier, ~inpatient & e.chronic, eligible, rate, paid, used)
-            oop, serious = self.pay_after_fund(p, amount + fee, eligible, paid, st * 8 + tier * 2 + sch)
+            oop, serious = self.pay_after_fund(p, amount + fee - fee_fund, eligible, paid, st * 8 + tier * 2 + sch)
             led.add_by("oop_quintile", ppl.quintile[p], oop)
             led.add_by("oop_severity", np.where(e.chronic, CHRONIC, e.severity), oop)
             ded = ~inpatient & general & (used > 0)  # only outpatient deductibles are kept per year
@@ -254,8 +263,28 @@ class Billing:
             add_counts(self.fac.revenue, f, amount + fee)
             led.add_by("billed", st * 4 + tier, amount + fee)
             cell = st * 8 + tier * 2 + sch
-            led.add_by("reimbursed", cell, paid)
+            led.add_by("reimbursed", cell, paid + fee_fund)
             led.add_by("oop", cell, oop)
+            claimed = ~inpatient & (rate > 0)  # an unreferred visit at a gated tier: paid in cash, never claimed
+            led.add_by("claims", (tier * 2 + sch)[claimed])
+
+    def charge_slip_visits(self, person: np.ndarray, facility: np.ndarray, outcome: np.ndarray) -> None:
+        """Bill visits made only to get a referral slip (a gate, `referral.required_at_county_hospital`):
+        the facility's registration fee, paid by the patient; the visit is on the fund's records (a
+        claim) though the fund pays nothing, and takes no treatment slot. `outcome`: severity, or CHRONIC."""
+        if len(person) == 0:
+            return
+        ppl, led = self.people, self.ledger
+        tier, sch = self.fac.tier[facility], ppl.scheme[person]
+        fee = self.tables["registration_fee"][tier]
+        led.add_by("visits", tier * 2 + sch)
+        led.add_by("claims", tier * 2 + sch)
+        led.add_by("billed", OUTPATIENT * 4 + tier, fee)
+        led.add_by("oop", OUTPATIENT * 8 + tier * 2 + sch, fee)
+        led.add_by("oop_quintile", ppl.quintile[person], fee)
+        led.add_by("oop_severity", outcome, fee)
+        ppl.oop[person] += fee.astype(np.float32)
+        add_counts(self.fac.revenue, facility, fee)
 
     def critical_tail(self, amount: np.ndarray, eligible: np.ndarray,
                       critical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

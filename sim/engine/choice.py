@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.county.population import Population
-from sim.county.world import TERTIARY, World
-from sim.engine.behaviour import FORGO, ChoiceCoefficients, choose, fixed_utilities, indirect_cost, utilities
+from sim.county.world import TERTIARY, TOWNSHIP, World
+from sim.engine.behaviour import (FORGO, ChoiceCoefficients, choose, cost_disutility, fixed_utilities, indirect_cost,
+                                  utilities)
 from sim.engine.billing import Billing, episode_class
 from sim.engine.episodes import CHRONIC, CHRONIC_CHOICE_SEVERITY, Batch
 from sim.engine.facilities import Facilities
@@ -51,7 +52,7 @@ class Choice:
 
     def configure(self, params: Scenario, coef: ChoiceCoefficients, billing: Billing) -> None:
         """Refresh the utility and bill tables (after `billing.configure`; after each policy change)."""
-        self.params, self.coef, self.rules = params, coef, billing.rules
+        self.params, self.coef, self.rules, self.billing = params, coef, billing.rules, billing
         self.tier_caps = billing.tier_caps
         self.option_code = billing.fac_kind[self.option_facility]  # kind of option: tier x grade x place
         self.indirect_tables(params, billing.tables["los"])
@@ -63,6 +64,50 @@ class Choice:
         k = self.options.shape[1]
         self.option_bill = np.ascontiguousarray(billing.expected_bill[:, self.option_code].reshape(-1, k).T, np.float32)
         self.option_paid = np.ascontiguousarray(billing.expected_paid[:, self.option_code].reshape(-1, k).T, np.float32)
+        self.slip_tables(billing)
+
+    def slip_tables(self, billing: Billing) -> None:
+        """Under a gate inside the county (`referral.required_at_county_hospital`): which options
+        are gated, what the fund would pay there on a referral, and the detour for a slip (option-
+        major, see `by_option`): the hours that stopping at the own township centre adds on the way
+        (township, then on from the township's seat, less the direct trip; 0 when it lies on the
+        way) and its cost (the centre's fee and those hours of travel); None when nothing is gated."""
+        self.option_paid_referred = None
+        if billing.expected_paid_referred is None:
+            return
+        k = self.options.shape[1]
+        self.option_paid_referred = np.ascontiguousarray(
+            billing.expected_paid_referred[:, self.option_code].reshape(-1, k).T, np.float32)
+        self.option_gated = np.ascontiguousarray((self.rules.gated_outpatient[self.option_tier] & self.option_exists).T)
+        hours = billing.travel_hours  # settlements x facilities
+        township = self.option_facility[:, 1]
+        seat = hours.argmin(axis=0)[township]  # the settlement nearest each one's township centre
+        extra = hours[np.arange(len(hours)), township][:, None] + hours[seat[:, None], self.option_facility]
+        extra = np.maximum(extra - self.option_hours, 0.0)
+        extra = np.where(self.option_exists[:, 1:2], extra, np.inf)  # no own centre: no slip
+        fee = billing.tables["registration_fee"][TOWNSHIP]
+        travel = self.params.behaviour.indirect_costs.travel_per_hour
+        self.slip_hours = np.ascontiguousarray(extra.T, np.float32)
+        self.slip_cost = np.ascontiguousarray(np.where(np.isfinite(extra), fee + extra * travel, 0.0).T, np.float32)
+
+    def slip_route(self, util, s, sev, bill_row, cap_left, oop, daily_income, inpatient) -> tuple[np.ndarray, np.ndarray]:
+        """Each gated option's utility by its better route: straight there, paying it all (no claim),
+        or by way of the own township centre for a referral slip (its fee, the detour's travel and
+        the centre's wait) and then on the referred terms. Returns the utilities and whether each
+        option is best reached through a slip (rows: episodes, columns: options)."""
+        gated = by_option(self.option_gated, s) & ~inpatient[:, None]
+        if not gated.any():
+            return util, gated
+        c = self.coef32
+        refund = (np.minimum(by_option(self.option_paid_referred, bill_row), cap_left)
+                  - np.minimum(by_option(self.option_paid, bill_row), cap_left))
+        oop_via = np.maximum(oop - refund, 0.0) + by_option(self.slip_cost, s)
+        felt = cost_disutility(oop_via, daily_income) - cost_disutility(oop, daily_income)
+        township_wait = self.fac.wait_hours().astype(np.float32)[self.options[s, 1]]
+        detour = c.travel[sev][:, None] * by_option(self.slip_hours, s) + (c.wait * township_wait)[:, None]
+        via_util = util - c.cost * felt - detour
+        via = gated & (via_util > util)
+        return np.where(via, via_util, util), via
 
     def indirect_tables(self, params: Scenario, los: np.ndarray) -> None:
         """Each option's trip cost, a companion's lodging over a stay and the stay's nights
@@ -122,6 +167,9 @@ class Choice:
         perceived = ppl.trust.reshape(-1)[p[:, None] * 4 + tier]
         wait = by_option(self.fac.wait_hours().astype(np.float32)[self.option_facility_major], s)
         util = utilities(self.coef32, fixed, sev, perceived, oop, daily_income, wait)
+        via = None
+        if self.option_paid_referred is not None:
+            util, via = self.slip_route(util, s, sev, bill_row, cap_left, oop, daily_income, eps.inpatient)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
         pick = choose(util, self.coef32.forgo[outcome], rng.random(len(eps)))
         forgo = pick == FORGO
@@ -132,13 +180,25 @@ class Choice:
         went = eps.take(~forgo)
         chosen = self.options[s[~forgo], pick[~forgo]]
         first = self.fac.tier[chosen]
+        slip = np.zeros(len(went), dtype=bool) if via is None else via[~forgo, pick[~forgo]]
+        if slip.any():
+            self.take_slips(went.person[slip], self.options[s[~forgo][slip], 1], chosen[slip], outcome[~forgo][slip], day)
+            first = np.where(slip, TOWNSHIP, first)
         led.add_by("first_visits", first)
         acute_op = ~went.chronic & ~went.inpatient
         led.add_by("first_visits_scheme", first[acute_op] * 2 + sch[~forgo][acute_op])
         minor = (went.severity == 0) & ~went.chronic
         led.add("minor_sought", minor.sum())
         led.add("minor_first_tertiary", (minor & (first == TERTIARY)).sum())
-        return went.replace(facility=chosen, first_tier=first)
+        return went.replace(facility=chosen, first_tier=first, referred=went.referred | slip)
+
+    def take_slips(self, person: np.ndarray, township: np.ndarray, target: np.ndarray, outcome: np.ndarray,
+                   day: int) -> None:
+        """Patients who go through a referral slip visit their own township centre first (billed as
+        such, `Billing.charge_slip_visits`; their first contact), which refers them to `target`."""
+        self.billing.charge_slip_visits(person, township, outcome)
+        self.ledger.add_by("referrals_up", np.full(len(person), TOWNSHIP))
+        self.fac.count_referrals(township, target, day)
 
     def cap_left(self, person: np.ndarray, scheme: np.ndarray, inpatient: np.ndarray,
                  settlement: np.ndarray) -> np.ndarray:

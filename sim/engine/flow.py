@@ -76,6 +76,8 @@ class Flow:
         """Take the current parameters and price tables. What hospitals decide (how far they
         stretch before referring out, how much they refer down) is read from `fac`."""
         self.params, self.tables = params, tables
+        # Under a gate at the county hospital the patient asks for the slip the rule requires.
+        self.slip_on_request = params.referral.required_at_county_hospital
 
     def treat(self, arrivals: Batch, day: int, rng: np.random.Generator) -> None:
         """Serve the queue, yesterday's referrals and today's arrivals within capacity and beds.
@@ -137,6 +139,8 @@ class Flow:
         self.billing.contact_later(eps.take(visit), np.where(refer[visit], Contact.REFERRED_ON, 0) | Contact.LEARN)
         sent = eps.take(refer)
         formal = rng.random(len(sent)) < fac.formal_share[sent.facility]
+        if self.slip_on_request:
+            formal |= fac.tier[up[refer]] == COUNTY
         led.add_by("referrals_up", fac.tier[sent.facility[formal]])
         led.add_by("self_referrals", fac.tier[sent.facility[~formal]])
         fac.count_referrals(sent.facility[formal], up[refer][formal], day)

@@ -73,6 +73,8 @@ REGISTRY: tuple[Indicator, ...] = (
        "num2", +1),
     _i("self_referrals", "Self-referrals (sent on without a referral slip)", "自行转诊人次", "referrals", "int", 0,
        total=True),
+    _i("claimed_visit_share", "Share of visits claimed from insurance", "医保结算门诊人次占诊疗人次比例", "share",
+       "pct", 0),
     _i("referrals_up_per_100", "Upward referrals per 100 residents a year", "每百人年上转人次", "referrals", "num2", 0),
     _i("minor_cases_at_tertiary_share", "Minor cases first seen at tertiary", "小病首诊于三级医院比例", "share",
        "pct", -1, H),

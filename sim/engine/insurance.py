@@ -42,6 +42,8 @@ class Rules:
     needs_referral: np.ndarray        # [place] bool: no pooled reimbursement there unreferred
     registered_share: np.ndarray      # [place] share of residents who register (备案) before an admission there
     place_of: np.ndarray              # [scheme, place] the place whose terms apply (by the scheme's pooling level)
+    gated_outpatient: np.ndarray      # [tier] bool: no pooled outpatient reimbursement there unreferred
+    fee_covered: np.ndarray           # [scheme, grade] yuan of an outpatient visit's service fee the fund pays
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> "Rules":
@@ -50,6 +52,8 @@ class Rules:
         rate, ded, cap = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         pooled = np.zeros(shape, dtype=bool)
         setting_cap = np.zeros(shape[:2])
+        fee_covered = np.array([[getattr(getattr(scenario.insurance, sch).outpatient, t).fee_covered for t in TIERS]
+                                for sch in SCHEMES])
         for a, scheme_name in enumerate(SCHEMES):
             scheme = getattr(scenario.insurance, scheme_name)
             for b, setting_name in enumerate(SETTINGS):
@@ -63,7 +67,9 @@ class Rules:
                    chronic_rate=np.array([getattr(scenario.insurance, s).chronic_drug_rate for s in SCHEMES]),
                    premium=np.array([getattr(scenario.insurance, s).premium_per_year for s in SCHEMES]),
                    in_policy=np.array([getattr(scenario.insurance, s).in_policy_share for s in SCHEMES]),
-                   signed_bonus=scenario.signing.benefits.grassroots_rate_bonus, **place_terms(scenario))
+                   signed_bonus=scenario.signing.benefits.grassroots_rate_bonus, fee_covered=fee_covered,
+                   gated_outpatient=np.array([t == "county" and scenario.referral.required_at_county_hospital
+                                              for t in TIERS]), **place_terms(scenario))
 
 
 def place_terms(scenario: Scenario) -> dict[str, np.ndarray]:
@@ -96,7 +102,8 @@ def effective_rate(rules: Rules, scheme: np.ndarray, setting: int | np.ndarray, 
     """The pooled reimbursement rate that applies to each bill.
 
     Zero where pooling is off for the scheme at that grade and setting, or for unreferred
-    care at a place that needs a referral (or registration); otherwise the grade's rate,
+    care at a place that needs a referral (or registration) or, outpatient, at a gated tier
+    (the county hospital under `referral.required_at_county_hospital`); otherwise the grade's rate,
     raised for signed residents' outpatient care at the grassroots (village clinics and
     township centres: a role, `tier`) and for chronic drugs there, cut by the place's
     terms (referred or not).
@@ -108,7 +115,8 @@ def effective_rate(rules: Rules, scheme: np.ndarray, setting: int | np.ndarray, 
     rate = np.where(grassroots_op & signed, rate + rules.signed_bonus, rate)
     rate = np.where(grassroots_op & chronic_followup, np.maximum(rate, rules.chronic_rate[scheme]), rate)
     rate = rate - np.where(referred, rules.referred_cut[place], rules.unreferred_cut[place])
-    rate = np.where(~referred & rules.needs_referral[place], 0.0, rate)
+    gated = rules.needs_referral[place] | (rules.gated_outpatient[tier] & (setting == OUTPATIENT))
+    rate = np.where(~referred & gated, 0.0, rate)
     rate = np.where(rules.pooled[scheme, setting, grade], rate, 0.0)
     return np.clip(rate, 0.0, 1.0)
 
@@ -129,6 +137,12 @@ def rate_table(rules: Rules) -> np.ndarray:
     rates = effective_rate(rules, sch, setting, tier, grade, place, ref.astype(bool), sig.astype(bool),
                            chro.astype(bool))
     return rates.reshape(RATE_SHAPE)
+
+
+def fee_paid(fee: np.ndarray, covered: np.ndarray, rate: np.ndarray, outpatient: np.ndarray) -> np.ndarray:
+    """What the fund pays of a visit's service fee: up to `covered`, on an outpatient visit it
+    reimburses at all (`rate` > 0; an unreferred visit at a gated place gets nothing)."""
+    return np.where(outpatient & (np.asarray(rate) > 0), np.minimum(fee, covered), 0.0)
 
 
 def reimburse(bill: np.ndarray, rate: np.ndarray, deductible_left: np.ndarray,

@@ -50,6 +50,7 @@ GROUPS: dict[str, tuple[tuple[str, ...], ...]] = {
     "beds": (TIERS,),
     "beds_occupied": (TIERS,),
     "indirect": (SETTINGS, TIERS),         # indirect costs of contacts: trips, lodging, a companion's income
+    "claims": (TIERS, SCHEMES),            # outpatient visits claimed: billed at a positive reimbursement rate
 }
 SCALARS_SCALED = ("premiums", "settlement", "queue_outpatient", "queue_admission", "followups_grassroots",
                   "budget", "budget_claims")
@@ -206,6 +207,7 @@ def _access(g, visits: np.ndarray, adm: np.ndarray, residents: int, year: float)
         "referrals_down": float(referrals_down.sum()),
         "down_up_referral_ratio": _share(referrals_down.sum(), g("referrals_up").sum()),
         "self_referrals": float(g("self_referrals").sum()),
+        "claimed_visit_share": _share(g("claims").sum(), visits.sum()),  # what claims data sees of visits
         "referrals_up_per_100": float(g("referrals_up").sum() / residents * 100 * year),
         "minor_cases_at_tertiary_share": _share(minor[1], minor[0]),
         "out_of_county_inpatient_share": _share(adm[3], adm.sum()),

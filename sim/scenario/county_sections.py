@@ -269,6 +269,12 @@ InpatientPrice = _tier_model(
 RegistrationFee = _tier_model(
     "RegistrationFee", "registration / service fee per visit, not reimbursed", "yuan", 0, None,
     (0.0, 5.0, 20.0, 40.0), "Beijing 2017 reform: service fees of 20/40/60")
+RegistrationFeeSeverity = _severity_model(
+    "RegistrationFeeSeverity", "hospital service-fee multiplier by severity: the more severe the case, the more "
+    "senior the doctor it sees (普通/副主任/主任/知名专家) and the higher the fee; applies at county and tertiary "
+    "hospitals, 1: one fee per tier", "ratio", 0, 10, (1.0, 1.0, 1.0, 1.0),
+    "neutral by default; Beijing 2017 医事服务费 at 三级 hospitals 50/60/80/100 yuan by seniority (京政发〔2017〕11号), "
+    "i.e. 1.0/1.2/1.6/2.0 of the 普通 fee")
 LengthOfStay = _tier_model("LengthOfStay", "mean length of stay (a moderate case)", "days", 1, 60,
                            (3.0, 5.0, 7.0, 9.0), "NHC 2024: average 8.6 days")
 BaseWait = _tier_model("BaseWait", "waiting time at light load", "hours", 0, 48, (0.1, 0.3, 0.5, 0.8))
@@ -325,6 +331,7 @@ class Providers(Strict):
     outpatient_price: OutpatientPrice = Field(default_factory=OutpatientPrice)
     inpatient_price: InpatientPrice = Field(default_factory=InpatientPrice)
     registration_fee: RegistrationFee = Field(default_factory=RegistrationFee)
+    registration_fee_by_severity: RegistrationFeeSeverity = Field(default_factory=RegistrationFeeSeverity)
     length_of_stay: LengthOfStay = Field(default_factory=LengthOfStay)
     base_wait_hours: BaseWait = Field(default_factory=BaseWait)
     outpatient_severity_cost: OutpatientSeverityCost = Field(default_factory=OutpatientSeverityCost)

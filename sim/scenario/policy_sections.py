@@ -24,6 +24,11 @@ class TierRule(Strict):
     annual_cap: float | None = F(None, 0, 100_000_000, unit="yuan/year",
                                  doc="most the fund pays a person per year at this tier (null: no cap)")
     pooled: bool = F(True, doc="pooled (统筹) reimbursement applies at this tier at all")
+    fee_covered: float = F(0.0, 0, 1000, unit="yuan/visit",
+                           doc="outpatient only: the part of each visit's service fee (providers.registration_fee) "
+                               "the fund pays, outside the deductible and caps, where the visit is reimbursed",
+                           source="neutral by default; Beijing 2017: 40 yuan of the 医事服务费 at 三级 hospitals paid "
+                                  "by insurance (京政发〔2017〕11号)")
 
 
 def _rules(rates: tuple[float, float, float, float], deductibles: tuple[float, float, float, float],
@@ -245,6 +250,13 @@ class Referral(Strict):
     unreferred_out_of_county_penalty: float = F(0.1, 0, 1, unit="rate points",
                                                 doc="reimbursement rate cut for unreferred out-of-county care "
                                                     "in the pooling area (异地 care: insurance.out_of_area)")
+    required_at_county_hospital: bool = F(
+        False, doc="outpatient care at the county hospital without a referral slip from primary care gets no "
+                   "pooled reimbursement (a gate inside the county; the patient pays it all out of pocket and no "
+                   "claim reaches the fund)",
+        source="NCMS gatekeeping pilot 2012-14: a referral from primary care was a condition of reimbursement "
+               "for hospital care, the county hospital included (Xu, Powell-Jackson & Mills 2020, BMJ Glob "
+               "Health 5:e002792)")
     formal_share: float = F(0.04, 0, 1, unit="share",
                             doc="share of cases beyond a facility's capability that get a referral slip (转诊); "
                                 "the rest are told to go elsewhere and go on unreferred (自行转诊)",

@@ -391,6 +391,7 @@ class ReferenceModel(mesa.Model):
             fee = t["registration_fee"][tier]
         else:
             amount, fee = t["op_price"][tier] * t["op_severity_cost"][ep.severity], t["registration_fee"][tier]
+            fee *= t["fee_severity"][ep.severity] if tier >= COUNTY else 1.0  # seniority fees at hospitals
         sigma = self.engine.billing.payer_rules.tail_sigma
         if setting == INPATIENT and ep.severity == 3 and not waive and sigma > 0:
             amount *= math.exp(sigma * self.random.gauss(0.0, 1.0) - 0.5 * sigma * sigma)

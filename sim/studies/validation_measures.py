@@ -2,8 +2,9 @@
 
 A measure reads one replication: its summary (over the recorded window) and its daily
 columns, summed over the same window. Names are dotted: `visits.tertiary`,
-`visits.grassroots.employee`, `admission_share.county.resident`. Every summary scalar is a
-measure under its own key as well (`grassroots_share`, `admissions_per_100`,
+`visits.grassroots.employee`, `admission_share.county.resident`, `claims.hospital.resident`
+(outpatient visits billed at a positive reimbursement rate: what a study on claims data
+sees). Every summary scalar is a measure under its own key as well (`grassroots_share`, `admissions_per_100`,
 `outpatient_utilisation.county`, ...).
 """
 
@@ -81,12 +82,13 @@ def _serious_admission_share(tier: int) -> Measure:
 def build() -> dict[str, Measure]:
     """The registry: every measure a check may name."""
     m: dict[str, Measure] = {}
-    visits, admissions = _grid("visits"), _grid("admissions")
+    visits, admissions, claims = _grid("visits"), _grid("admissions"), _grid("claims")
     for tg, tiers in TIER_GROUPS.items():
         for sg, schemes in SCHEME_GROUPS.items():
             suffix = "" if sg == "all" else f".{sg}"
             v, adm = visits(tiers, schemes), admissions(tiers, schemes)
             m[f"visits.{tg}{suffix}"] = v
+            m[f"claims.{tg}{suffix}"] = claims(tiers, schemes)  # what a study on claims data sees
             m[f"admissions.{tg}{suffix}"] = adm
             m[f"visit_share.{tg}{suffix}"] = _per(v, visits(TIER_GROUPS["all"], schemes))
             m[f"admission_share.{tg}{suffix}"] = _per(adm, admissions(TIER_GROUPS["all"], schemes))
