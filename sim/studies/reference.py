@@ -6,8 +6,8 @@ on it (tests/test_reference_equivalence.py): same scenario, same rules, same see
 serves its own queue. The county, the residents and the parameter tables are built by the
 engine's set-up code, so only the daily rules are written twice.
 
-Not covered (the equivalence test uses scenarios without them): a signing ramp, the
-medical community's ramp and budget, tertiary capacity expansion, CSV facility overrides.
+Not covered (the equivalence test uses scenarios without them): a signing ramp, the chronic-care
+package, the medical community's ramp and budget, tertiary capacity expansion, CSV overrides.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, summarise
 from sim.engine.model import TierFlowModel
 from sim.engine.onset import MANAGED_WINDOW
 from sim.studies.reference_payers import PayerAccounts
+from sim.studies.reference_signing import first_contact, team_refers
 from sim.county.population import OLDER_BANDS
 from sim.scenario.loader import Timeline
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
@@ -84,10 +85,8 @@ class Patient(PayerAccounts, mesa.Agent):
             m.count("episodes_acute")
             managed = self.last_followup >= m.day - MANAGED_WINDOW
             odds = m.older if self.band in OLDER_BANDS else 1.0
-            if self.chronic and not managed:
-                odds *= m.unmanaged
-            if self.chronic and self.signed:
-                odds *= 1.0 - m.signed_reduction
+            odds *= (m.unmanaged if self.chronic and not managed else 1.0) * (
+                1.0 - m.signed_reduction if self.chronic and self.signed else 1.0)
             severity = m.draw_severity(self.random.random(), odds)
             inpatient = self.random.random() < m.inpatient_probability[severity]
             self.seek(Episode(self, severity, inpatient, False))
@@ -140,6 +139,7 @@ class Patient(PayerAccounts, mesa.Agent):
             if draw < acc:
                 pick = k
                 break
+        pick = first_contact(m, self, ep, utils, facilities, pick)
         if pick == len(facilities):
             m.count(f"forgone_{_outcome_name(outcome)}")
             m.count(f"forgone_quintile_q{self.quintile + 1}")
@@ -242,7 +242,7 @@ class Provider(mesa.Agent):
         if not ep.inpatient or refer:
             m.bill(ep, self.f, OUTPATIENT)
         if refer:  # a referral slip, or told to go elsewhere (a self-referral, unreferred)
-            formal = self.random.random() < m.engine.fac.formal_share[self.f]
+            formal = (self.random.random() < m.engine.fac.formal_share[self.f]) or team_refers(m, ep, self.f)
             m.count(f"{'referrals_up' if formal else 'self_referrals'}_{_TIERS[self.tier]}")
             if formal:
                 m.referral_pairs[(self.f, up)] = m.referral_pairs.get((self.f, up), 0) + 1
