@@ -133,7 +133,7 @@ class Choice:
         util = utilities(self.coef32, fixed, sev, perceived, oop, daily_income, wait)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
         pick = choose(util, self.coef32.forgo[outcome], rng.random(len(eps)))
-        pick = self.first_contact(eps, signed, util, pick, rng)
+        pick = self.first_contact(eps, s, signed, util, pick, rng)
         forgo = pick == FORGO
         led.add_by("forgone", outcome[forgo])
         led.add_by("forgone_quintile", ppl.quintile[p[forgo]])
@@ -150,25 +150,28 @@ class Choice:
         led.add("minor_first_tertiary", (minor & (first == TERTIARY)).sum())
         return went.replace(facility=chosen, first_tier=first)
 
-    def first_contact(self, eps: Batch, served: np.ndarray, util: np.ndarray, pick: np.ndarray,
+    def first_contact(self, eps: Batch, s: np.ndarray, served: np.ndarray, util: np.ndarray, pick: np.ndarray,
                       rng: np.random.Generator) -> np.ndarray:
-        """Served residents start with their own family doctor (`signing.first_contact`): of their
-        episodes within the team's reach (what its clinic treats in full) that chose elsewhere, a share (`to_team`) goes to the
-        village clinic's team instead, so at least `share` start there. Served chronic patients'
-        follow-ups are booked at the township centre when its drug list matches the hospital's
+        """Served residents (settlements `s`) start with their own family doctor
+        (`signing.first_contact`): of their episodes within the team's reach (what its clinic
+        treats in full) that chose elsewhere, a share (`to_team`) goes to the village clinic's team
+        instead, so at least `share` start there. Served chronic patients' follow-ups are booked at
+        the township centre when its drug list matches the hospital's
         (`signing.chronic_care.drug_list_matched`, Xiamen)."""
         sg = self.params.signing
         fc, matched = sg.first_contact, sg.chronic_care.drug_list_matched
         if fc.share <= 0.0:
             return pick
-        column = np.where(eps.chronic, 1, 0)  # the team's own clinic; the centre for chronic care
-        clinic = self.option_facility[self.people.settlement[eps.person], 0]
-        acute = ~eps.chronic & ~eps.inpatient & (eps.severity <= self.fac.capability[clinic])  # within reach
-        rows = np.flatnonzero(served & (acute | (eps.chronic & matched)) & (pick != FORGO) & (pick != column))
+        column = eps.chronic.astype(np.int64)  # 0: the team's own clinic; 1: the centre, for chronic care
+        rows = np.flatnonzero(served & (~eps.inpatient if matched else ~eps.chronic & ~eps.inpatient)
+                              & (pick != FORGO) & (pick != column))
+        col, srow = column[rows], s[rows]
+        reach = col == 1
+        reach[~reach] = eps.severity[rows[~reach]] <= self.fac.capability[self.option_facility[srow[~reach], 0]]
+        rows, col, srow = rows[reach], col[reach], srow[reach]
         if len(rows) == 0:
             return pick
-        col = column[rows]
-        team = self.option_exists[self.people.settlement[eps.person[rows]], col][:, None]
+        team = self.option_exists[srow, col][:, None]
         shares = np.take_along_axis(logit_shares(util[rows]), col[:, None], 1)
         go = to_team(shares, team, fc.share, rng.random(len(rows))) == 0
         pick = pick.copy()
