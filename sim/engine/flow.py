@@ -104,14 +104,6 @@ class Flow:
             return np.zeros(len(eps), dtype=bool)
         return eps.referred & self.people.served[eps.person]  # only if the team delivers (履约)
 
-    def team_refers(self, eps: Batch) -> np.ndarray:
-        """Episodes their own family-doctor team refers on formally (a served resident seen by the
-        team: the first contact's referral, with its reserved slot; `signing.first_contact`)."""
-        if self.params.signing.first_contact.share <= 0.0:
-            return np.zeros(len(eps), dtype=bool)
-        team = self.world.own_village_clinic[self.people.settlement[eps.person].astype(np.int64)]
-        return self.people.served[eps.person] & (eps.facility == team)
-
     def examine(self, eps: Batch, day: int, rng: np.random.Generator) -> tuple[Batch, Batch]:
         """Count and bill the visit; send on cases beyond the facility, keep the rest.
 
@@ -134,7 +126,6 @@ class Flow:
         self.billing.contact_later(eps.take(visit), np.where(refer[visit], Contact.REFERRED_ON, 0) | Contact.LEARN)
         sent = eps.take(refer)
         formal = rng.random(len(sent)) < fac.formal_share[sent.facility]
-        formal |= self.team_refers(sent)
         led.add_by("referrals_up", fac.tier[sent.facility[formal]])
         led.add_by("self_referrals", fac.tier[sent.facility[~formal]])
         fac.count_referrals(sent.facility[formal], up[refer][formal], day)

@@ -291,7 +291,9 @@ class SigningTeam(Strict):
 
 class SigningFirstContact(Strict):
     """Served residents contact their own family-doctor team (the village clinic's) first (基层首诊),
-    and the team treats them or refers them on formally; at least `share` of their episodes within
+    and the team treats them or refers them on (as any clinic: a slip with `referral.formal_share`,
+    which the national referral count already includes; a slip then goes first under
+    `benefits.priority_referral`); at least `share` of their episodes within
     the team's reach (illness its clinic treats in full: capability at least the severity; minor
     illness at a village clinic) start with the team (the choice's own pull is topped up to this)."""
 

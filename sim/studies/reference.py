@@ -24,7 +24,7 @@ from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, summarise
 from sim.engine.model import TierFlowModel
 from sim.engine.onset import MANAGED_WINDOW
 from sim.studies.reference_payers import PayerAccounts
-from sim.studies.reference_signing import first_contact, team_refers
+from sim.studies.reference_signing import first_contact
 from sim.county.population import OLDER_BANDS
 from sim.scenario.loader import Timeline
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
@@ -242,7 +242,7 @@ class Provider(mesa.Agent):
         if not ep.inpatient or refer:
             m.bill(ep, self.f, OUTPATIENT)
         if refer:  # a referral slip, or told to go elsewhere (a self-referral, unreferred)
-            formal = (self.random.random() < m.engine.fac.formal_share[self.f]) or team_refers(m, ep, self.f)
+            formal = self.random.random() < m.engine.fac.formal_share[self.f]
             m.count(f"{'referrals_up' if formal else 'self_referrals'}_{_TIERS[self.tier]}")
             if formal:
                 m.referral_pairs[(self.f, up)] = m.referral_pairs.get((self.f, up), 0) + 1

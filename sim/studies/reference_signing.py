@@ -1,5 +1,5 @@
 """The family doctor's first contact for the per-agent reference model (sim/studies/reference.py),
-one episode at a time: the engine's `Choice.first_contact` and `Flow.team_refers`.
+one episode at a time: the engine's `Choice.first_contact`.
 
 Not covered: the chronic-care package (`signing.chronic_care`).
 """
@@ -32,8 +32,3 @@ def first_contact(m, patient, ep, utils: list[float], facilities: list[int], pic
     go = patient.random.random() < float(top_up(weights[k] / sum(weights), share))
     return k if go else pick
 
-
-def team_refers(m, ep, facility: int) -> bool:
-    """Whether the team refers the episode on formally (a served resident seen by their own team)."""
-    return (m.engine.params.signing.first_contact.share > 0.0 and ep.patient.signed
-            and facility == own_clinic(m, ep.patient))
