@@ -190,3 +190,34 @@ def learn(trust: np.ndarray, outcome: np.ndarray, rate: float) -> np.ndarray:
 def expected_wait_hours(base_hours: np.ndarray, load: np.ndarray, backlog_days: np.ndarray) -> np.ndarray:
     """Expected wait: base x 1/(1 - load) as a queue fills (load capped at 0.95) + 8 h per day of backlog."""
     return base_hours / (1.0 - np.minimum(load, 0.95)) + 8.0 * backlog_days
+
+
+def logit_shares(utility: np.ndarray) -> np.ndarray:
+    """Each option's logit probability given that the patient seeks care (rows: patients; -inf: unavailable)."""
+    e = np.exp(utility - utility.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def top_up(share: np.ndarray, target: float) -> np.ndarray:
+    """Chance that an episode which chose elsewhere goes to its family doctor instead, so that the
+    share who start with the doctor is at least `target`: (target - share) / (1 - share), 0 if
+    the choice already sends that many."""
+    share = np.asarray(share, dtype=float)
+    return np.clip((target - share) / np.maximum(1.0 - share, 1e-12), 0.0, 1.0)
+
+
+def to_team(shares: np.ndarray, team: np.ndarray, target: float, u: np.ndarray) -> np.ndarray:
+    """Which team option (column of `team`, -1: none) each episode that chose outside its team goes
+    to instead: `top_up` of the team's share, the member in proportion to its own share.
+
+    `shares` (rows x members): the choice's probabilities of the team's members; `team`: which of
+    them belong to the patient's team; `u`: one uniform per episode."""
+    w = np.where(team, shares, 0.0)
+    q = w.sum(axis=1)
+    h = top_up(q, target)
+    go = (u < h) & team.any(axis=1)
+    # Within `go`, u / h is again uniform: it picks the member, by share (evenly if the team has none).
+    w = np.where((q > 0)[:, None], w, team.astype(float))
+    cum = np.cumsum(w, axis=1)
+    member = (cum <= (u / np.maximum(h, 1e-300))[:, None] * cum[:, -1:]).sum(axis=1)
+    return np.where(go, np.minimum(member, team.shape[1] - 1), -1)

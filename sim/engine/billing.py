@@ -130,14 +130,14 @@ class Billing:
         sch, inpatient, chronic, severity, signed, tier, grade, place, referred = every_combination(
             *CLASS_SHAPE, *KIND_SHAPE, 2)
         rate = self.rates[sch, inpatient, tier, grade, place, referred, signed, chronic]
-        place = rules.place_of[sch, place]  # the place whose terms apply (省级统筹)
         first = referred == 0  # one row per class and kind
         sch, inpatient, chronic, severity, signed, tier, grade, place = (
             x[first] for x in (sch, inpatient, chronic, severity, signed, tier, grade, place))
         amount, fee = self.amount(tier, inpatient.astype(bool), severity, chronic.astype(bool), signed.astype(bool),
-                                  place)
+                                  place)  # prices by where the hospital is; terms by the scheme's pooling (省级统筹)
+        terms_place = rules.place_of[sch, place]
         return {"amount": amount, "fee": fee, "eligible": amount * rules.in_policy[sch],
-                "deductible": rules.deductible[sch, inpatient, grade] * rules.deductible_multiplier[place],
+                "deductible": rules.deductible[sch, inpatient, grade] * rules.deductible_multiplier[terms_place],
                 "tier_cap": rules.tier_cap[sch, inpatient, grade], "setting_cap": rules.setting_cap[sch, inpatient],
                 "fee_covered": np.where(inpatient == 0, rules.fee_covered[sch, grade], 0.0),
                 "rate": rate}

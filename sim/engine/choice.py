@@ -9,7 +9,7 @@ import numpy as np
 from sim.county.population import Population
 from sim.county.world import TERTIARY, TOWNSHIP, World
 from sim.engine.behaviour import (FORGO, ChoiceCoefficients, choose, cost_disutility, fixed_utilities, indirect_cost,
-                                  utilities)
+                                  logit_shares, to_team, utilities)
 from sim.engine.billing import Billing, episode_class
 from sim.engine.episodes import CHRONIC, CHRONIC_CHOICE_SEVERITY, Batch
 from sim.engine.facilities import Facilities
@@ -31,8 +31,10 @@ def by_option(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
 class Choice:
     """Each settlement's options, their utility tables, and the day's choices."""
 
-    # A settlement's options have a fixed utility per kind of patient: severity class, scheme, inpatient, signed.
-    PATIENT_SHAPE = (4, 2, 2, 2)
+    # A settlement's options have a fixed utility per kind of patient: class (severity 0-3, 4 chronic
+    # follow-up), scheme, inpatient, signed.
+    PATIENT_SHAPE = (5, 2, 2, 2)
+    CHRONIC_CLASS = 4
 
     def __init__(self, world: World, fac: Facilities, people: Population, ledger: Ledger, onset: Onset):
         self.fac, self.people, self.ledger, self.onset = fac, people, ledger, onset
@@ -124,12 +126,17 @@ class Choice:
         """`fixed_utilities` of each settlement's options for each kind of patient (rows:
         settlement x PATIENT_SHAPE, see `patient_row`); an option a patient cannot use is -inf."""
         n_set = len(self.options)
-        s, sev, sch, inpatient, signed = every_combination(n_set, *self.PATIENT_SHAPE)
+        s, kind, sch, inpatient, signed = every_combination(n_set, *self.PATIENT_SHAPE)
         inpatient, signed = inpatient.astype(bool), signed.astype(bool)
+        chronic = kind == self.CHRONIC_CLASS
+        sev = np.where(chronic, CHRONIC_CHOICE_SEVERITY, kind)
         facility = self.option_facility[s]
-        fixed = fixed_utilities(self.coef, sev, self.option_tier[s], self.option_hours[s],
-                                self.fac.quality_offset[facility], signed[:, None] & self.own_mask[s], sch == 1,
-                                inpatient)
+        tier = self.option_tier[s]
+        # Hospital specialists' sessions at the township centres improve chronic care there (三师共管).
+        specialist = self.params.signing.chronic_care.specialist_quality * (chronic[:, None] & (tier == TOWNSHIP))
+        fixed = fixed_utilities(self.coef, sev, tier, self.option_hours[s],
+                                self.fac.quality_offset[facility] + specialist, signed[:, None] & self.own_mask[s],
+                                sch == 1, inpatient)
         usable = self.option_exists[s] & ~(inpatient[:, None] & (self.fac.beds[facility] <= 0))
         return np.where(usable, fixed, -np.inf)
 
@@ -158,7 +165,8 @@ class Choice:
         tier = by_option(self.option_tier_major, s)
         signed, sch = ppl.served[p], ppl.scheme[p]  # the own team pulls only if it serves them
         sev = np.where(eps.chronic, CHRONIC_CHOICE_SEVERITY, eps.severity)
-        fixed = by_option(self.fixed_utility, self.patient_row(s, sev, sch, eps.inpatient, signed))
+        kind = np.where(eps.chronic, self.CHRONIC_CLASS, eps.severity)
+        fixed = by_option(self.fixed_utility, self.patient_row(s, kind, sch, eps.inpatient, signed))
         bill_row = episode_class(sch, eps.inpatient, eps.chronic, eps.severity, signed) * len(self.options) + s
         cap_left = self.cap_left(p, sch, eps.inpatient, s).astype(np.float32)
         oop = by_option(self.option_bill, bill_row) - np.minimum(by_option(self.option_paid, bill_row), cap_left)
@@ -172,6 +180,7 @@ class Choice:
             util, via = self.slip_route(util, s, sev, bill_row, cap_left, oop, daily_income, eps.inpatient)
         outcome = np.where(eps.chronic, CHRONIC, eps.severity)
         pick = choose(util, self.coef32.forgo[outcome], rng.random(len(eps)))
+        pick = self.first_contact(eps, s, signed, util, pick, rng)
         forgo = pick == FORGO
         led.add_by("forgone", outcome[forgo])
         led.add_by("forgone_quintile", ppl.quintile[p[forgo]])
@@ -199,6 +208,34 @@ class Choice:
         self.billing.charge_slip_visits(person, township, outcome)
         self.ledger.add_by("referrals_up", np.full(len(person), TOWNSHIP))
         self.fac.count_referrals(township, target, day)
+
+    def first_contact(self, eps: Batch, s: np.ndarray, served: np.ndarray, util: np.ndarray, pick: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+        """Served residents (settlements `s`) start with their own family doctor
+        (`signing.first_contact`): of their episodes within the team's reach (what its clinic
+        treats in full) that chose elsewhere, a share (`to_team`) goes to the village clinic's team
+        instead, so at least `share` start there. Served chronic patients' follow-ups are booked at
+        the township centre when its drug list matches the hospital's
+        (`signing.chronic_care.drug_list_matched`, Xiamen)."""
+        sg = self.params.signing
+        fc, matched = sg.first_contact, sg.chronic_care.drug_list_matched
+        if fc.share <= 0.0:
+            return pick
+        column = eps.chronic.astype(np.int64)  # 0: the team's own clinic; 1: the centre, for chronic care
+        rows = np.flatnonzero(served & (~eps.inpatient if matched else ~eps.chronic & ~eps.inpatient)
+                              & (pick != FORGO) & (pick != column))
+        col, srow = column[rows], s[rows]
+        reach = col == 1
+        reach[~reach] = eps.severity[rows[~reach]] <= self.fac.capability[self.option_facility[srow[~reach], 0]]
+        rows, col, srow = rows[reach], col[reach], srow[reach]
+        if len(rows) == 0:
+            return pick
+        team = self.option_exists[srow, col][:, None]
+        shares = np.take_along_axis(logit_shares(util[rows]), col[:, None], 1)
+        go = to_team(shares, team, fc.share, rng.random(len(rows))) == 0
+        pick = pick.copy()
+        pick[rows[go]] = col[go]
+        return pick
 
     def cap_left(self, person: np.ndarray, scheme: np.ndarray, inpatient: np.ndarray,
                  settlement: np.ndarray) -> np.ndarray:

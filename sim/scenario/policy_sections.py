@@ -311,6 +311,40 @@ class SigningTeam(Strict):
                                     source="illustrative; 签约无感 (seed article 000)")
 
 
+class SigningFirstContact(Strict):
+    """Served residents contact their own family-doctor team (the village clinic's) first (基层首诊),
+    and the team treats them or refers them on (as any clinic: a slip with `referral.formal_share`,
+    which the national referral count already includes; a slip then goes first under
+    `benefits.priority_referral`); at least `share` of their episodes within
+    the team's reach (illness its clinic treats in full: capability at least the severity; minor
+    illness at a village clinic) start with the team (the choice's own pull is topped up to this)."""
+
+    share: float = F(0.558, 0, 1, unit="share",
+                     doc="share of served residents' episodes within reach that start with their own team "
+                         "(0: signing acts only through the choice's bonus)",
+                     source="Feng, Lei, Li et al. (2024), Front Med 11:1435940, doi 10.3389/fmed.2024.1435940: "
+                            "55.8% of 2,394 signed residents in eastern, central and western China sought care "
+                            "from their family doctor first when ill")
+
+
+class SigningChronicCare(Strict):
+    """A hospital-community chronic-care package on top of signing (Xiamen 三师共管): hospital
+    specialists hold sessions at the township centres and the centres' drug list matches the
+    hospital's. Off (0) by default."""
+
+    specialist_quality: float = F(0.0, 0, 2, unit="quality units",
+                                  doc="how much better chronic follow-ups at a township centre are with a "
+                                      "hospital specialist's sessions there (only for chronic care)",
+                                  source="Xiamen 2014-15: 1+1+X, specialists from tertiary hospitals paired "
+                                         "with community GPs (BMC Health Serv Res 2017, doi "
+                                         "10.1186/s12913-017-2705-2, Table 1); size illustrative")
+    drug_list_matched: bool = F(False, doc="the township centres stock the hospitals' chronic drug list, so the "
+                                           "team books served chronic patients' follow-ups there (at least "
+                                           "first_contact.share of them; without it the patients choose)",
+                                source="Xiamen 2015: the same essential drug list in community centres as in "
+                                       "general hospitals (BMC Health Serv Res 2017, Table 1)")
+
+
 class Signing(Strict):
     """Family-doctor signing (家庭医生签约)."""
 
@@ -322,6 +356,8 @@ class Signing(Strict):
     priority: SigningPriority = Field(default_factory=SigningPriority)
     benefits: SigningBenefits = Field(default_factory=SigningBenefits)
     team: SigningTeam = Field(default_factory=SigningTeam)
+    first_contact: SigningFirstContact = Field(default_factory=SigningFirstContact)
+    chronic_care: SigningChronicCare = Field(default_factory=SigningChronicCare)
 
 
 # --------------------------------------------------------- county medical community

@@ -29,8 +29,8 @@ from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
 from sim.scenario.field_info import F, bounds  # noqa: F401  (re-exported)
 from sim.scenario.policy_sections import (  # noqa: F401  (re-exported)
     DownwardReferral, GlobalBudget, Insurance, MedicalCommunity, OutOfArea, OutOfAreaPlace, Referral, Scheme,
-    SettingRules, Signing, SigningBenefits, SigningPriority, SigningTeam, TierGains, TierRule, _employee, _resident,
-    _rules)
+    SettingRules, Signing, SigningBenefits, SigningChronicCare, SigningFirstContact, SigningPriority, SigningTeam,
+    TierGains, TierRule, _employee, _resident, _rules)
 
 # ------------------------------------------------------------------------ scenario
 

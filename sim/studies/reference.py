@@ -4,7 +4,7 @@ This is the yardstick the engine is measured against (bench/bench_engine.py) and
 (tests/test_reference_equivalence.py): same scenario, rules and seed; each `Patient` draws its own illness and
 chooses a facility in plain Python, each provider serves its own queue. County, residents and parameter tables
 come from the engine's set-up code, so only the daily rules are written twice. Not covered (the equivalence test
-runs without them): a signing ramp, the medical community, tertiary expansion, CSV facility overrides.
+runs without them): a signing ramp, the chronic-care package, the medical community, tertiary expansion, CSV overrides.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, summarise
 from sim.engine.model import TierFlowModel
 from sim.engine.onset import MANAGED_WINDOW
 from sim.studies.reference_payers import PayerAccounts
+from sim.studies.reference_signing import first_contact
 from sim.county.population import OLDER_BANDS
 from sim.scenario.loader import Timeline
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, VILLAGE
@@ -83,10 +84,8 @@ class Patient(PayerAccounts, mesa.Agent):
             m.count("episodes_acute")
             managed = self.last_followup >= m.day - MANAGED_WINDOW
             odds = m.older if self.band in OLDER_BANDS else 1.0
-            if self.chronic and not managed:
-                odds *= m.unmanaged
-            if self.chronic and self.signed:
-                odds *= 1.0 - m.signed_reduction
+            odds *= (m.unmanaged if self.chronic and not managed else 1.0) * (
+                1.0 - m.signed_reduction if self.chronic and self.signed else 1.0)
             severity = m.draw_severity(self.random.random(), odds)
             inpatient = self.random.random() < m.inpatient_probability[severity]
             self.seek(Episode(self, severity, inpatient, False))
@@ -139,6 +138,7 @@ class Patient(PayerAccounts, mesa.Agent):
             if draw < acc:
                 pick = k
                 break
+        pick = first_contact(m, self, ep, utils, facilities, pick)
         if pick == len(facilities):
             m.count(f"forgone_{_outcome_name(outcome)}")
             m.count(f"forgone_quintile_q{self.quintile + 1}")
