@@ -307,7 +307,7 @@ def test_priority_referral_shortens_signed_patients_waits():
     With crowded county and tertiary clinics, signed patients referred up should wait
     fewer days in queues when the benefit is on than when it is off.
     """
-    crowded = {"providers.outpatient_capacity.county": 4.0, "providers.outpatient_capacity.tertiary": 0.8,
+    crowded = {"providers.outpatient_capacity.county": 2.5, "providers.outpatient_capacity.tertiary": 0.5,
                "referral.formal_share": 1.0}  # the benefit is for referrals with a slip
     waits = {}
     for on in (True, False):

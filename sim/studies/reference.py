@@ -1,10 +1,8 @@
 """The engine's rules written the idiomatic Mesa way: every agent decides in its own `step()`.
 
-This is the yardstick the engine is measured against (bench/bench_engine.py) and a check on it
-(tests/test_reference_equivalence.py): same scenario, rules and seed; each `Patient` draws its own illness and
-chooses a facility in plain Python, each provider serves its own queue. County, residents and parameter tables
-come from the engine's set-up code, so only the daily rules are written twice. Not covered (the equivalence test
-runs without them): a signing ramp, the chronic-care package, the medical community, tertiary expansion, CSV overrides.
+The yardstick for the engine (bench/bench_engine.py) and a check on it (tests/test_reference_equivalence.py): each
+`Patient` draws its illness and chooses in plain Python, each provider serves its own queue; set-up code is the engine's.
+Not covered: a signing ramp, the chronic-care package, the medical community, tertiary expansion, CSV overrides.
 """
 
 from __future__ import annotations
@@ -485,7 +483,6 @@ class ReferenceModel(mesa.Model):
         self.count("premiums", float(enrolled @ self.engine.rules.premium) / 365.0)
         self.ledger.day += 1
 
-    # -- results
     def summary(self) -> dict:
         """Indicators computed by the engine's own summary function."""
         rows = self.ledger.rows[self.warmup:]
