@@ -170,9 +170,14 @@ def logit_probabilities(utility: np.ndarray, outside: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def treatable(capability: np.ndarray, severity: np.ndarray) -> np.ndarray:
+    """Chance that a facility can treat a case: 1 within its capability, its fractional level one above."""
+    return np.minimum(np.maximum(capability - severity + 1.0, 0.0), 1.0)
+
+
 def can_treat(capability: np.ndarray, severity: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Whether a facility treats a case: fully within capability, partly in its fractional level."""
-    return u < np.minimum(np.maximum(capability - severity + 1.0, 0.0), 1.0)
+    """Whether a facility treats a case (`treatable`, drawn with the uniform `u`)."""
+    return u < treatable(capability, severity)
 
 
 def experience(satisfied: np.ndarray, waited: np.ndarray, referred_on: np.ndarray,

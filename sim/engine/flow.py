@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.county.population import Population
 from sim.county.world import COUNTY, TERTIARY, TOWNSHIP, World
-from sim.engine.behaviour import can_treat
+from sim.engine.behaviour import can_treat, treatable
 from sim.engine.billing import Billing
 from sim.engine.episodes import (BED, CHRONIC, LOS_BY_SEVERITY, VISIT, Batch, Contact, add_counts, join_records,
                                  rank_within)
@@ -25,11 +25,6 @@ from sim.scenario.schema import Scenario
 # An inpatient: who, where, how ill, whether after a downward referral, and the day of discharge.
 WARD = np.dtype([("person", np.int64), ("facility", np.int64), ("severity", np.int8), ("rehab", np.bool_),
                  ("out", np.int64)], align=True)
-
-
-def treatable(capability: np.ndarray, severity: np.ndarray) -> np.ndarray:
-    """Chance that the receiving facility can treat a case of this severity (as `can_treat`)."""
-    return np.clip(capability - severity + 1.0, 0.0, 1.0)
 
 
 def boosted(boost: np.ndarray, able: np.ndarray) -> np.ndarray:
