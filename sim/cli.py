@@ -34,7 +34,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     timeline = load(args.scenario, args.set, days=args.days, seed=args.seed)
     base, out = timeline.base, Path(args.out)
-    problem = _memory_problem(base.world.population, base.scale) or _results_folder_problem(out, base.name)
+    from sim.outputs.runs import residents_of
+
+    problem = (_partitions_problem(args, base) or _memory_problem(residents_of(timeline), base.scale)
+               or _results_folder_problem(out, base.name))
     if problem:
         print(f"error: {problem}; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -42,7 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("overrides (--set): " + ", ".join(timeline.overrides))
     _stop_cleanly_on_terminate()
     try:
-        run_scenario(timeline, out, draw=not args.no_figures, lang=args.lang)
+        run_scenario(timeline, out, draw=not args.no_figures, lang=args.lang, partitions=args.partitions,
+                     scheduler=args.scheduler)
     except OSError as err:
         print(f"error: {_write_error(err, out)}; nothing was kept", file=sys.stderr)
         return EXIT_CANNOT_WRITE
@@ -64,6 +68,16 @@ def _stop_cleanly_on_terminate() -> None:
         signal.signal(signal.SIGTERM, stop)
     except (ValueError, OSError):  # not the main thread: leave the default
         pass
+
+
+def _partitions_problem(args: argparse.Namespace, base) -> str | None:
+    """Why --partitions/--scheduler cannot apply to this run, or None."""
+    if args.partitions is not None and args.partitions < 1:
+        return f"--partitions {args.partitions}: allowed: 1 or more Dask workers"
+    if (args.partitions is not None or args.scheduler) and base.region is None:
+        return ("--partitions and --scheduler split a region's areas among Dask workers, and this scenario is one "
+                "county (no region: section); allowed: a region scenario, e.g. scenarios/xinxiang_city.yaml")
+    return None
 
 
 def _memory_problem(population: int, scale: int) -> str | None:
@@ -227,6 +241,9 @@ def _setup_run(p):
     p.add_argument("scenario", help="scenario YAML file")
     _add_run_options(p)
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    p.add_argument("--partitions", type=int, metavar="N",
+                   help="a region's areas on N Dask workers (a local cluster unless --scheduler); same numbers for any N")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run a region's areas on this running Dask cluster")
     _add_lang(p, "the indicator table and figure labels")
 
 

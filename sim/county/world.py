@@ -146,8 +146,19 @@ def _split(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+NAMES = {  # display names of a synthetic area's facilities and settlements, by world.kind
+    "county": {"village": "Village clinic {}", "seat": "Community health centre (county seat)",
+               "township": "Township health centre {}", "hospital": "County People's Hospital",
+               "hospital_n": "County hospital {} (TCM)", "settlement": "Village {}"},
+    "urban_district": {"village": "Community health station {}", "seat": "Community health centre (district seat)",
+                       "township": "Community health centre {}", "hospital": "District People's Hospital",
+                       "hospital_n": "District hospital {}", "settlement": "Neighbourhood {}"},
+}
+
+
 def synthesise(spec: WorldSpec, rng: np.random.Generator) -> World:
-    """Generate a synthetic county: townships on a disc, villages around their centres."""
+    """Generate a synthetic county (or urban district, `spec.kind`): townships (communities) on a
+    disc, villages (neighbourhoods) around their centres."""
     n_t, n_v = spec.townships, spec.villages_per_township
     radius = spec.county_radius_km
     # Township 0 is the county seat (a town, so its centre is a community health centre).
@@ -164,14 +175,16 @@ def synthesise(spec: WorldSpec, rng: np.random.Generator) -> World:
     set_township = np.repeat(np.arange(n_t, dtype=np.int32), n_v)
     set_pop = np.concatenate([_split(int(p), rng.lognormal(0.0, 0.5, n_v)) for p in town_pop])
 
+    names = NAMES[spec.kind]
     fac_rows: list[tuple[str, str, int, float, float, int, bool, bool]] = []
     for s in range(n_t * n_v):
-        fac_rows.append((f"V{s:05d}", f"Village clinic {s}", VILLAGE, *set_xy[s], int(set_township[s]), True, True))
+        fac_rows.append((f"V{s:05d}", names["village"].format(s), VILLAGE, *set_xy[s], int(set_township[s]), True,
+                         True))
     for t in range(n_t):
-        label = "Community health centre (county seat)" if t == 0 else f"Township health centre {t}"
+        label = names["seat"] if t == 0 else names["township"].format(t)
         fac_rows.append((f"T{t:03d}", label, TOWNSHIP, *centres[t], t, True, True))
     for c in range(spec.county_hospitals):
-        label = "County People's Hospital" if c == 0 else f"County hospital {c + 1} (TCM)"
+        label = names["hospital"] if c == 0 else names["hospital_n"].format(c + 1)
         fac_rows.append((f"C{c}", label, COUNTY, 0.0, 0.5 * c, -1, True, True))
     labels: dict[str, dict] = {f"C{c}": {"grade": GRADES[grade_index(spec.county_hospital_grade)]}
                                for c in range(spec.county_hospitals)}
@@ -181,7 +194,7 @@ def synthesise(spec: WorldSpec, rng: np.random.Generator) -> World:
     tertiary_km = np.array([t.distance_km for t in spec.tertiary])
     alliances = [t.alliance for t in spec.tertiary]
     return assemble(fac_rows, [f"S{s:05d}" for s in range(n_t * n_v)],
-                    [f"Village {s}" for s in range(n_t * n_v)], set_pop, set_xy, set_township,
+                    [names["settlement"].format(s) for s in range(n_t * n_v)], set_pop, set_xy, set_township,
                     spec, tertiary_km=tertiary_km, alliances=alliances, labels=labels)
 
 

@@ -62,6 +62,8 @@ class Facilities:
         self.secondment = np.ones(n)         # experts seconded here, x the community's experts_* gains
         self.formal_share = np.zeros(n)      # share of cases beyond capability given a referral slip
         self.progress = 0.0                  # the medical community's ramp (0 .. 1)
+        self.pinned: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # shared facilities' share (regions)
+        self.demand = self.waiting = self.bed_demand = np.zeros(n)  # today's, for a region's coupling
 
     def configure(self, params: Scenario) -> None:
         """Apply a (new) parameter set: per-tier values, then the facility's own."""
@@ -82,10 +84,21 @@ class Facilities:
         self.strengthen(params, self.progress)
 
     def _resize(self) -> None:
-        self.capacity = self.base_capacity * self.expansion * self.staff
-        self.beds = np.round(self.base_beds * self.expansion).astype(np.int64)
+        self.own_capacity = self.base_capacity * self.expansion * self.staff
+        self.own_beds = np.round(self.base_beds * self.expansion).astype(np.int64)
+        self.capacity, self.beds = self.own_capacity, self.own_beds
+        if self.pinned is not None:
+            index, capacity, beds = self.pinned
+            self.capacity, self.beds = self.own_capacity.copy(), self.own_beds.copy()
+            self.capacity[index], self.beds[index] = capacity, beds
         self.capacity_by_tier = self.by_tier(self.capacity)  # for the daily ledger
         self.beds_by_tier = self.by_tier(self.beds)
+
+    def pin(self, index: np.ndarray, capacity: np.ndarray, beds: np.ndarray) -> None:
+        """Hold the capacity and beds of facilities shared with other areas at the share a region
+        gives this area (sim/region/coupling.py), whatever this area's own copy would have."""
+        self.pinned = (np.asarray(index), np.asarray(capacity, np.float64), np.asarray(beds, np.int64))
+        self._resize()
 
     def by_tier(self, per_facility: np.ndarray) -> np.ndarray:
         """Sum a facility array by tier."""
@@ -139,6 +152,7 @@ class Facilities:
 
     def observe(self, demand: np.ndarray, waiting: np.ndarray) -> None:
         """Update the load and backlog patients will expect tomorrow."""
+        self.demand, self.waiting = demand, waiting
         cap = np.maximum(self.capacity, 1e-9)
         self.load = (1 - LOAD_SMOOTHING) * self.load + LOAD_SMOOTHING * demand / cap
         self.backlog = waiting / cap

@@ -91,6 +91,7 @@ class Flow:
         self.finish_outpatient(treated.take(~treated.inpatient), day, rng)
         to_bed = treated.take(treated.inpatient)
         beds_wanted = Batch.concat([beds_wanted, to_bed.replace(stage=BED)])
+        fac.bed_demand = np.bincount(beds_wanted.facility, minlength=len(fac.beds))
         got_bed = allocate(beds_wanted, fac.beds - fac.occupied,  # reserved beds, waiting, severity
                            lambda e: 2.0 * ~self.reserved(e) + (e.waited == 0) + rng.random(len(e)) - e.severity)
         self.admit(beds_wanted.take(got_bed), day, rng)

@@ -161,11 +161,51 @@ class PersonTotals:
     severely_ill: np.ndarray | None = None  # had a severe or critical admission in the span
 
 
+@dataclass
+class PersonStats:
+    """What the distributional indicators need of `PersonTotals` over a span, reduced so that areas
+    run apart (a region's) can be put together (`merged`) without sending every resident."""
+
+    residents: int                   # agents
+    catastrophic: int                # agents with catastrophic spending in the span
+    severe: int                      # agents with a severe or critical admission
+    severe_catastrophic: int
+    oop_by_quintile: np.ndarray      # out-of-pocket summed by income quintile (agent units)
+    count_by_quintile: np.ndarray    # agents by income quintile
+    ooc_inpatient_fund: np.ndarray   # fund on out-of-county admissions, per agent who had any
+    scale: int
+
+    @classmethod
+    def of(cls, persons: PersonTotals, year: float) -> "PersonStats":
+        """Reduce per-resident totals over a span (`year`: 365 / days of the span)."""
+        catastrophic = persons.oop > persons.catastrophic_threshold * persons.capacity_to_pay / year
+        severe = persons.severely_ill if persons.severely_ill is not None else np.zeros(len(persons.oop), bool)
+        return cls(len(persons.oop), int(catastrophic.sum()), int(severe.sum()), int(catastrophic[severe].sum()),
+                   np.bincount(persons.income_quintile, weights=persons.oop, minlength=5),
+                   np.bincount(persons.income_quintile, minlength=5),
+                   persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0], persons.scale)
+
+    @classmethod
+    def merged(cls, parts: list["PersonStats"]) -> "PersonStats":
+        """Several areas' statistics as one population (in the order given: sums are order-exact)."""
+        first = parts[0]
+        out = cls(0, 0, 0, 0, np.zeros(5), np.zeros(5, np.int64), np.concatenate([p.ooc_inpatient_fund for p in parts]),
+                  first.scale)
+        for p in parts:
+            out.residents += p.residents
+            out.catastrophic += p.catastrophic
+            out.severe += p.severe
+            out.severe_catastrophic += p.severe_catastrophic
+            out.oop_by_quintile = out.oop_by_quintile + p.oop_by_quintile
+            out.count_by_quintile = out.count_by_quintile + p.count_by_quintile
+        return out
+
+
 def _share(num: float, den: float) -> float:
     return float(num / den) if den > 0 else 0.0
 
 
-def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: int,
+def summarise(daily: dict[str, np.ndarray], persons: PersonTotals | PersonStats, residents: int,
               start: int = 0, end: int | None = None, fund_reserve_start: float = 0.0) -> dict:
     """The run's indicators over days [start, end), named after the official statistics.
 
@@ -174,6 +214,8 @@ def summarise(daily: dict[str, np.ndarray], persons: PersonTotals, residents: in
     end = len(daily["day"]) if end is None else end
     days = max(end - start, 1)
     year = 365.0 / days
+    if isinstance(persons, PersonTotals):
+        persons = PersonStats.of(persons, year)
     g = lambda name: group(daily, name, start, end)  # noqa: E731
     total = lambda col: float(daily[col][start:end].sum())  # noqa: E731
     visits = g("visits").sum(axis=1)            # by tier
@@ -214,7 +256,7 @@ def _access(g, visits: np.ndarray, adm: np.ndarray, residents: int, year: float)
     }
 
 
-def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray, residents: int, year: float,
+def _money(g, total, persons: PersonStats, visits: np.ndarray, adm: np.ndarray, residents: int, year: float,
            fund_reserve_start: float) -> dict:
     """The insurance fund, the medical community's budget, and what patients pay."""
     reimbursed = g("reimbursed")                # setting, tier, scheme
@@ -229,7 +271,7 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
     claims = float(claims_by_tier.sum())
     premiums = total("premiums")
     # Siphoning: the out-of-county inpatients who take the most of the fund.
-    ooc = persons.ooc_inpatient_fund[persons.ooc_inpatient_fund > 0]
+    ooc = persons.ooc_inpatient_fund
     top = np.sort(ooc)[::-1][: max(int(np.ceil(0.1 * len(ooc))), 1)] if len(ooc) else np.zeros(0)
     return {
         "out_of_county_fund_share": _share(claims_by_tier[3], claims),
@@ -255,19 +297,15 @@ def _money(g, total, persons: PersonTotals, visits: np.ndarray, adm: np.ndarray,
     }
 
 
-def _equity_and_care(daily, g, persons: PersonTotals, end: int, year: float) -> dict:
+def _equity_and_care(daily, g, persons: PersonStats, end: int, year: float) -> dict:
     """Who bears the cost, care forgone, and the states of chronic care and family doctors at the end."""
     last = lambda col: float(daily[col][end - 1])  # noqa: E731
     forgone = g("forgone")
     reneged = g("reneged")
-    catastrophic = persons.oop > persons.catastrophic_threshold * persons.capacity_to_pay / year
-    oop_by_q = np.bincount(persons.income_quintile, weights=persons.oop, minlength=5) / np.maximum(
-        np.bincount(persons.income_quintile, minlength=5), 1) * year
-    severe = persons.severely_ill
-    severe_catastrophic = catastrophic[severe] if severe is not None else np.zeros(0, bool)
+    oop_by_q = persons.oop_by_quintile / np.maximum(persons.count_by_quintile, 1) * year
     return {
-        "catastrophic_share": float(catastrophic.mean()) if len(catastrophic) else 0.0,
-        "catastrophic_share_severely_ill": float(severe_catastrophic.mean()) if len(severe_catastrophic) else 0.0,
+        "catastrophic_share": _share(persons.catastrophic, persons.residents),
+        "catastrophic_share_severely_ill": _share(persons.severe_catastrophic, persons.severe),
         "forgone_episodes": float(forgone.sum() + reneged.sum()),
         "forgone_share": _share(forgone.sum() + reneged.sum(), g("episodes").sum()),
         "forgone_by_severity": {k: float(forgone[i] + reneged[i]) for i, k in enumerate(OUTCOMES)},

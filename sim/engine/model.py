@@ -32,7 +32,7 @@ from sim.engine.facilities import Facilities
 from sim.engine.flow import Flow
 from sim.engine.insurance import Rules
 from sim.engine.journeys import Journeys
-from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonTotals, group, summarise
+from sim.engine.metrics import COLUMNS, INDEX, Ledger, PersonStats, PersonTotals, group, summarise
 from sim.engine.onset import Onset
 from sim.engine.payers import PayerAccounts
 from sim.engine.programmes import MedicalCommunity, ProviderReviews, Programme, Signing
@@ -361,11 +361,19 @@ class TierFlowModel(mesa.Model):
         """Indicators over days [start, end) of what has run; a period must start on day 0, a
         policy day, or a day asked for with `keep_totals_from` before the run reached it."""
         daily = self.daily()
+        persons, reserve = self.span_inputs(start, end, daily)
+        return summarise(daily, persons, self.residents_count, start, end, fund_reserve_start=reserve)
+
+    residents_count = property(lambda self: self.people.n * self.params.scale, doc="Residents (agents x scale).")
+
+    def span_inputs(self, start: int, end: int, daily: dict | None = None) -> tuple[PersonStats, float]:
+        """What `summarise` needs besides the daily ledger over days [start, end): the residents'
+        reduced totals and the fund's reserve on day `start`."""
+        daily = self.daily() if daily is None else daily
         reserve = self.timeline.base.insurance.initial_fund_balance + float(
             daily["premiums"][:start].sum() - daily["settlement"][:start].sum() - group(daily, "reimbursed", 0, start).sum()
             - group(daily, "serious_illness", 0, start).sum())
-        return summarise(daily, self._persons(start, end), self.people.n * self.params.scale, start, end,
-                         fund_reserve_start=reserve)
+        return PersonStats.of(self._persons(start, end), 365.0 / max(end - start, 1)), reserve
 
     def _persons(self, start: int, end: int) -> PersonTotals:
         ppl, severe = self.people, self.billing.accounts.severe_admissions

@@ -44,15 +44,38 @@ def difference(with_policy, without_policy):
     return float(with_policy) - float(without_policy)
 
 
-def counterfactual(timeline: Timeline, start: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """Run the scenario's base (same seed, no dated changes): its summary over days [start, end)
-    and its daily series."""
+def make_model(timeline: Timeline, partitions: int | None = None, scheduler: str | None = None, agents: bool = True):
+    """The model a scenario asks for: one county, or a region of areas (on `partitions` Dask workers
+    when given, through `scheduler` when it names one)."""
+    if timeline.base.region is not None:
+        from sim.region.model import RegionModel
+
+        return RegionModel(timeline, partitions=partitions, scheduler=scheduler)
     from sim.engine.model import TierFlowModel
 
-    model = TierFlowModel(Timeline(base=timeline.base), agents=False)
-    model.keep_totals_from(start)
-    model.run()
-    return model.summary_between(start, model.day), model.daily()
+    return TierFlowModel(timeline, agents=agents)
+
+
+def counterfactual(timeline: Timeline, start: int, partitions: int | None = None,
+                   scheduler: str | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """Run the scenario's base (same seed, no dated changes): its summary over days [start, end)
+    and its daily series."""
+    model = make_model(Timeline(base=timeline.base), partitions, scheduler, agents=False)
+    try:
+        model.keep_totals_from(start)
+        model.run()
+        return model.summary_between(start, model.day), model.daily()
+    finally:
+        getattr(model, "close", lambda: None)()
+
+
+def residents_of(timeline: Timeline) -> int:
+    """Residents a scenario runs: its county's, or every area's of its region."""
+    if timeline.base.region is None:
+        return timeline.base.world.population
+    from sim.scenario.region_files import region_plan
+
+    return region_plan(timeline.base).population
 
 
 def add_policy_effect(summary: dict, without: dict, start: int, end: int) -> dict:
@@ -61,6 +84,17 @@ def add_policy_effect(summary: dict, without: dict, start: int, end: int) -> dic
     summary["policy_effect"] = difference(summary["periods"]["after"], without)
     summary["policy_effect_window"] = [start, end]
     return summary
+
+
+def _tables(model) -> tuple[dict[str, dict[str, list]], dict]:
+    """A finished model's map tables and what the manifest says of it."""
+    if hasattr(model, "tables"):  # a region
+        res = model.results()
+        return model.tables(), {"coordinates": model.plan.coordinates, "agents": sum(r["agents"] for r in res),
+                                "areas": len(model.areas), "partitions": model.partitions}
+    return ({"facilities": model.facility_table(), "referrals": model.referral_table(),
+             "settlements": model.settlement_table()},
+            {"coordinates": model.world.coordinates, "agents": model.people.n})
 
 
 def _cells(summary: dict, lang: str) -> tuple[list[str], list[dict], list[str | None]]:
@@ -117,38 +151,41 @@ def summary_table(summary: dict, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
-def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en") -> Path:
+def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en",
+                 partitions: int | None = None, scheduler: str | None = None) -> Path:
     """Run one scenario (and, when it has dated changes, its counterfactual) and save its results
-    folder (figure labels in `lang`); return the folder."""
-    from sim.engine.model import TierFlowModel
+    folder (figure labels in `lang`); return the folder. A region's areas run on `partitions` Dask
+    workers when given (a local cluster, or the one at `scheduler`)."""
     from sim.outputs.plots import draw_run
     from sim.outputs.results import manifest, save_run
 
     base = timeline.base
     started = time.perf_counter()
+    residents = residents_of(timeline)
     if not quiet:
-        print(f"TierFlow · {base.name} · {base.world.population:,} residents · {base.days} days · "
+        print(f"TierFlow · {base.name} · {residents:,} residents · {base.days} days · "
               f"seed {base.seed}" + (f" · 1 agent = {base.scale} residents" if base.scale > 1 else ""))
-    model = TierFlowModel(timeline)
-    if not quiet:
-        for warning in model.scale_warnings():
-            print(f"note: {warning}")
-    model.run()
-    summary = model.summary()
+    model = make_model(timeline, partitions, scheduler)
+    try:
+        model.run()
+        summary = model.summary()
+        if not quiet:
+            for warning in model.scale_warnings():
+                print(f"note: {warning}")
+        tables, info = _tables(model)
+    finally:
+        getattr(model, "close", lambda: None)()
     extra = {}
     if summary.get("periods"):
         start, end = timeline.first_change_day, model.day
         if not quiet:
             print(f"and without its dated changes (same seed), for the policy's effect from day {start}")
-        without, daily_without = counterfactual(timeline, start)
+        without, daily_without = counterfactual(timeline, start, partitions, scheduler)
         add_policy_effect(summary, without, start, end)
         extra["daily_without_policy"] = daily_without
     wall = time.perf_counter() - started
-    meta = manifest(base.seed, wall, timeline.sources, timeline.overrides, residents=base.world.population,
-                    coordinates=model.world.coordinates,
-                    agents=model.people.n, days=base.days)
-    tables = {"facilities": model.facility_table(), "referrals": model.referral_table(),
-              "settlements": model.settlement_table()}
+    meta = manifest(base.seed, wall, timeline.sources, timeline.overrides, residents=residents, days=base.days,
+                    **info)
     folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
                       draw=(lambda folder: draw_run(folder, lang=lang)) if draw else None, extra_daily=extra)
     if not quiet:

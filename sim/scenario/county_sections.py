@@ -68,6 +68,9 @@ class World(Strict):
         source="千县工程: 1,309 county hospitals met the recommended (tertiary-level) standard in 2024 "
                "(policy_parameters.md section 4, [S26], [S26b])")
     files: WorldFiles | None = F(None, doc="load the county from CSV files instead of generating it")
+    kind: Literal["county", "urban_district"] = F(
+        "county", doc="a rural county (township health centres, village clinics) or an urban district (市辖区: "
+                      "community health centres and stations, district hospitals); the tiers are the same")
 
 
 # ---------------------------------------------------------------------- population

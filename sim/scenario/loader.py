@@ -139,6 +139,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
             del lines[p]
         lines[key] = (f"{COMMAND_LINE} (--set {text})", None)
     problems += _resolve_world_files(data, lines)
+    problems += _resolve_world_files(data, lines, ("region", "files"))
     raw_changes = data.pop("changes", [])
     top = (sources[-1], None)
     base, base_problems = _validate(data, lines, top)
@@ -147,6 +148,10 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
             p.path.startswith("world.files") for p in problems):
         from sim.scenario.county_files import check_world_files  # here: it loads numpy, which a synthetic county's check does not need
         problems += check_world_files(base.world)
+    if base is not None and base.region is not None and base.region.files is not None and not any(
+            p.path.startswith("region.files") for p in problems):
+        from sim.scenario.region_files import read_region
+        read_region(base.region.files.areas, base.region.files.hospitals, base.region, base.scale, problems)
     changes = _check_changes(raw_changes, data, lines, base, top, problems)
     if problems:
         order = {name: i for i, name in enumerate(reversed(sources))}
@@ -189,16 +194,18 @@ def _one_per_day(changes: list[tuple[Change, Scenario]]) -> list[tuple[int, str,
     return out
 
 
-def _resolve_world_files(data: dict, lines: dict[Path_, Where]) -> list[Problem]:
-    """Make `world.files` paths absolute, relative to the file that names them; report missing ones."""
-    files = data.get("world", {}).get("files") if isinstance(data.get("world"), dict) else None
+def _resolve_world_files(data: dict, lines: dict[Path_, Where], at: Path_ = ("world", "files")) -> list[Problem]:
+    """Make `world.files` (or `region.files`) paths absolute, relative to the file that names them;
+    report missing ones."""
+    section = data.get(at[0])
+    files = section.get(at[1]) if isinstance(section, dict) else None
     if not isinstance(files, dict):
         return []
     problems = []
     for key, value in files.items():
         if not isinstance(value, str):
             continue
-        path = ("world", "files", key)
+        path = at + (key,)
         file, line = _locate(path, lines, ("", None))
         base = Path.cwd() if file.startswith(COMMAND_LINE) or not file else Path(file).parent
         resolved = _resolved(base / value)

@@ -27,6 +27,7 @@ from sim.scenario.county_sections import (  # noqa: F401  (re-exported)
     OutpatientCapacity, OutpatientPrice, OutpatientSeverityCost, Population, Providers, Quality, QualityWeight,
     RegistrationFee, SeverityShares, TertiaryHospitalSpec, TierPreference, TravelWeight, Trust, World, WorldFiles)
 from sim.scenario.field_info import F, bounds  # noqa: F401  (re-exported)
+from sim.scenario.region_sections import PoolingArea, Region, RegionFiles, SyntheticRegion  # noqa: F401
 from sim.scenario.policy_sections import (  # noqa: F401  (re-exported)
     DownwardReferral, GlobalBudget, Insurance, MedicalCommunity, OutOfArea, OutOfAreaPlace, Referral, Scheme,
     SettingRules, Signing, SigningBenefits, SigningChronicCare, SigningFirstContact, SigningPriority, SigningTeam,
@@ -65,18 +66,21 @@ class Scenario(Strict):
     referral: Referral = Field(default_factory=Referral)
     signing: Signing = Field(default_factory=Signing)
     medical_community: MedicalCommunity = Field(default_factory=MedicalCommunity)
+    region: Region | None = F(None, doc="run a prefecture or province of several areas instead of one county "
+                                        "(sim/scenario/region_sections.py)")
     changes: list[Change] = Field(default_factory=list, description="dated policy changes, in order")
 
     @model_validator(mode="after")
     def _enough_agents(self) -> "Scenario":
-        if self.world.files is None and self.world.population < MIN_AGENTS * self.scale:
+        if self.world.files is None and self.region is None and self.world.population < MIN_AGENTS * self.scale:
             raise ValueError(f"world.population {self.world.population:,} at scale {self.scale:,} leaves fewer than "
                              f"{MIN_AGENTS} agents; allowed: scale at most {self.world.population // MIN_AGENTS:,} "
                              "for this population")
         return self
 
 
-FIXED_AT_START = ("name", "description", "seed", "days", "warmup_days", "scale", "world", "population", "changes")
+FIXED_AT_START = ("name", "description", "seed", "days", "warmup_days", "scale", "world", "population", "region",
+                  "changes")
 
 
 @dataclass

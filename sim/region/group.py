@@ -1,0 +1,75 @@
+"""Some of a region's areas, each a county model, stepped together: one worker's share of a region.
+
+A group builds its areas' models itself (so a worker holds only its own residents), steps them
+one day at a time with the shared hospitals' settings the region sends (`step`), reports what
+each area's copy of every shared hospital saw (`sim.region.coupling.REPORT`), and at the end
+hands back what the region's summaries and tables need (`results`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.county.region_areas import AreaRun, area_world
+from sim.county.routing import TERTIARY
+from sim.engine.model import TierFlowModel
+from sim.engine.streams import Streams
+from sim.region.coupling import REPORT
+from sim.scenario.region_files import RegionPlan
+
+
+class AreaGroup:
+    """The county models of some areas of a region (see the module docstring)."""
+
+    def __init__(self, runs: list[AreaRun], plan: RegionPlan):
+        self.runs = runs
+        self.n_hospitals = len(plan.hospitals)
+        self.models: list[TierFlowModel] = []
+        self.shared: list[np.ndarray] = []   # facility index of each shared hospital in the area's world
+        for run in runs:
+            world = area_world(run, plan, Streams(run.timeline.base.seed).get("world"))
+            self.models.append(TierFlowModel(run.timeline, world=world, agents=False))
+            self.shared.append(np.flatnonzero(world.fac_tier == TERTIARY))
+
+    def keep_totals_from(self, day: int) -> None:
+        """Keep per-resident totals from `day` in every area (a period's summary starts there)."""
+        for model in self.models:
+            model.keep_totals_from(day)
+
+    def step(self, settings: list[np.ndarray] | None) -> list[np.ndarray]:
+        """Apply the shared hospitals' settings (one array per area, rows by region hospital: capacity,
+        beds, load, backlog, expansion; None on the first day), run one day in every area, report."""
+        reports = []
+        for a, model in enumerate(self.models):
+            fac, idx, ks = model.fac, self.shared[a], self.runs[a].shared
+            if settings is not None:
+                s = settings[a][ks]
+                fac.expansion[idx] = s[:, 4]
+                fac.pin(idx, s[:, 0], s[:, 1].astype(np.int64))
+                fac.load[idx], fac.backlog[idx] = s[:, 2], s[:, 3]
+            model.step()
+            report = np.full((self.n_hospitals, len(REPORT)), np.nan)
+            report[ks] = np.column_stack([fac.own_capacity[idx], fac.own_beds[idx], fac.capacity[idx],
+                                          fac.demand[idx], fac.waiting[idx], fac.bed_demand[idx],
+                                          fac.occupied[idx], fac.load[idx], fac.expansion[idx]])
+            reports.append(report)
+        return reports
+
+    def results(self, spans: list[tuple[int, int]]) -> list[dict]:
+        """Per area: the daily ledger, the reduced resident totals and fund reserve for each span,
+        the change log and the tables (facilities, referrals, settlements)."""
+        out = []
+        for model in self.models:
+            daily = model.daily()
+            out.append({"daily": daily, "residents": model.residents_count, "agents": model.people.n,
+                        "spans": {span: model.span_inputs(*span, daily) for span in spans},
+                        "changes": list(model.change_log), "days_run": model.day,
+                        "coordinates": model.world.coordinates,
+                        "tables": {"facilities": model.facility_table(), "referrals": model.referral_table(),
+                                   "settlements": model.settlement_table()},
+                        "warnings": model.scale_warnings()})
+        return out
+
+    def spans(self, spans: list[tuple[int, int]]) -> list[dict]:
+        """Per area, the reduced resident totals and fund reserve for more spans."""
+        return [{span: model.span_inputs(*span) for span in spans} for model in self.models]

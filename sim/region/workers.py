@@ -1,0 +1,86 @@
+"""Where a region's area groups run: in this process, or one per Dask worker.
+
+Either way the region sees the same thing: `step(settings by area)` returns the reports by
+area, in area order; `results` and `spans` likewise. On Dask each group is an actor living on
+one worker (a local cluster of N single-threaded worker processes, or a running scheduler's
+workers), so a worker holds only its own areas' residents.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+import numpy as np
+
+from sim.county.region_areas import AreaRun
+from sim.region.group import AreaGroup
+from sim.scenario.region_files import RegionPlan
+
+
+def partition(runs: list[AreaRun], n: int) -> list[list[AreaRun]]:
+    """Areas in n contiguous groups of about equal population (at most one group per area)."""
+    n = max(1, min(n, len(runs)))
+    pops = np.cumsum([r.area.population for r in runs])
+    groups: list[list[AreaRun]] = [[] for _ in range(n)]
+    g = 0
+    for k, run in enumerate(runs):
+        left_groups, left_areas = n - g - 1, len(runs) - k
+        if groups[g] and g < n - 1 and (pops[k - 1] >= pops[-1] * (g + 1) / n or left_areas <= left_groups):
+            g += 1
+        groups[g].append(run)
+    return groups
+
+
+class LocalGroups:
+    """The groups in this process, stepped one after another."""
+
+    def __init__(self, groups: list[list[AreaRun]], plan: RegionPlan):
+        self.groups = [AreaGroup(runs, plan) for runs in groups]
+        self.sizes = [len(runs) for runs in groups]
+
+    def call(self, method: str, *per_group_args) -> list:
+        """Call `method` on every group (with its own arguments) and join the answers in area order."""
+        out = []
+        for k, group in enumerate(self.groups):
+            out += getattr(group, method)(*(arg[k] for arg in per_group_args))
+        return out
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class DaskGroups(LocalGroups):
+    """One group per Dask worker, as an actor (see the module docstring)."""
+
+    def __init__(self, groups: list[list[AreaRun]], plan: RegionPlan, scheduler: str | None = None):
+        from dask.distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler is None:
+            self.cluster = LocalCluster(n_workers=len(groups), threads_per_worker=1, processes=True,
+                                        dashboard_address=None, memory_limit=0)
+            self.client = Client(self.cluster)
+        else:
+            self.client = Client(scheduler, timeout=20)
+        workers = sorted(self.client.scheduler_info()["workers"])
+        futures = [self.client.submit(AreaGroup, runs, plan, actor=True, workers=[workers[k % len(workers)]],
+                                      pure=False) for k, runs in enumerate(groups)]
+        self.groups = [f.result() for f in futures]
+        self.sizes = [len(runs) for runs in groups]
+
+    def call(self, method: str, *per_group_args) -> list:
+        """As `LocalGroups.call`, every worker at once."""
+        futures = [getattr(group, method)(*(arg[k] for arg in per_group_args)) for k, group in enumerate(self.groups)]
+        out = []
+        for f in futures:
+            out += f.result()
+        return out
+
+    def close(self) -> None:
+        """Release the actors and the client (and the local cluster, if this made one)."""
+        self.groups = []
+        with suppress(Exception):
+            self.client.close()
+        if self.cluster is not None:
+            with suppress(Exception):
+                self.cluster.close()
