@@ -82,10 +82,16 @@ def area_runs(timeline: Timeline, plan: RegionPlan) -> list[AreaRun]:
 
 
 def area_world(run: AreaRun, plan: RegionPlan, rng: np.random.Generator) -> World:
-    """An area's world, with the shared hospitals' capacity and beds (when hospitals.csv gives them)
-    set to the area's share of its residents."""
+    """An area's world. A shared hospital's copy is sized for the area's residents divided among the
+    hospitals of its kind the area reaches (those of its own pooling area; the others), so that a
+    region's residents have the tertiary capacity per head of one county; where hospitals.csv gives
+    capacity or beds, the copy has the area's share of its residents instead."""
     world = build_world(run.timeline.base, rng)
     tertiary = np.flatnonzero(world.fac_tier == TERTIARY)
+    own = np.array([plan.hospitals[k].pooling_area == run.area.pooling_area for k in run.shared])
+    world.fac_catchment = world.fac_catchment.copy()
+    for f, mine in zip(tertiary, own):
+        world.fac_catchment[f] /= max(int((own == mine).sum()), 1)
     for column, attr in (("fac_beds", "beds"), ("fac_capacity", "capacity")):
         given = [(f, getattr(plan.hospitals[k], attr), share)
                  for f, k, share in zip(tertiary, run.shared, run.initial_share)]

@@ -40,6 +40,7 @@ class RegionModel:
         self.spans: set[tuple[int, int]] = set()
         self._results: list[dict] | None = None
         self._span_cache: dict[tuple[int, int], list] = {}
+        self._settings: list = [None] * len(self.sizes)  # the shared hospitals' settings for the next day
 
     @property
     def areas(self) -> list:
@@ -59,15 +60,16 @@ class RegionModel:
             raise ValueError(f"day {day} has passed (the region is on day {self.day})")
         self.workers.call("keep_totals_from", [day] * len(self.sizes))
 
-    def run(self) -> "RegionModel":
-        """Run every day, coupling the areas through their shared hospitals after each."""
-        settings = None
-        per_group = [None] * len(self.sizes)
-        while self.day < self.params.days:
-            reports = self.workers.call("step", per_group)
-            settings = couple(reports)
-            per_group = self._per_group(settings)
+    def run(self, until: int | None = None) -> "RegionModel":
+        """Run every day (or up to, not including, day `until`), coupling the areas through their
+        shared hospitals after each."""
+        end = self.params.days if until is None else min(until, self.params.days)
+        while self.day < end:
+            reports = self.workers.call("step", self._settings)
+            self._settings = self._per_group(couple(reports))
             self.day += 1
+        self._results = None  # what was fetched before is out of date
+        self._span_cache = {}
         return self
 
     def close(self) -> None:

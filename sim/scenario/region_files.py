@@ -271,7 +271,7 @@ def synthetic_plan(spec, pooling_area: str) -> RegionPlan:
     hospitals = [SharedHospital(f"H{j + 1}", f"City hospital {j + 1}", "grade_3", pooling_area,
                                 areas[j % n_d].xy if n_d else (0.0, 0.0), area=areas[j % n_d].id if n_d else None)
                  for j in range(spec.city_hospitals)]
-    hospitals.append(SharedHospital("P1", "Provincial hospital", "grade_3", pooling_area,
+    hospitals.append(SharedHospital("P1", "Provincial hospital", "grade_3", "province_capital",
                                     (spec.provincial_hospital_km, 0.0), serves="province"))
     return RegionPlan("km", areas, hospitals)
 

@@ -125,10 +125,10 @@ class Result:
 
 def run_replication(task: Task) -> Result:
     """Build the model without Mesa agents (they only view the arrays) and run one replication."""
-    from sim.engine.model import TierFlowModel  # here, so the command line starts without loading Mesa
+    from sim.outputs.runs import make_model  # here, so the command line starts without loading Mesa
 
     started = time.perf_counter()
-    model = TierFlowModel(timeline_from_data(task.timeline), agents=False)
+    model = make_model(timeline_from_data(task.timeline), agents=False)  # a region runs its areas in process
     if task.window is None:
         model.run()
         summary, daily = model.summary(), model.daily()
@@ -138,7 +138,7 @@ def run_replication(task: Task) -> Result:
                   time.perf_counter() - started)
 
 
-def _run_window(model: TierFlowModel, start: int, end: int) -> tuple[dict, dict[str, np.ndarray]]:
+def _run_window(model, start: int, end: int) -> tuple[dict, dict[str, np.ndarray]]:
     """Run to day `end` and summarise days [start, end), person totals included."""
     model.keep_totals_from(start)
     model.run(until=end)
@@ -148,7 +148,7 @@ def _run_window(model: TierFlowModel, start: int, end: int) -> tuple[dict, dict[
     return summary, daily
 
 
-SKIPPED_KEYS = ("periods", "changes", "days", "window")
+SKIPPED_KEYS = ("periods", "changes", "days", "window", "area_info")
 
 
 def _scalars(summary: dict) -> Iterable[tuple[str, float]]:
