@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.engine.model import TierFlowModel
+from sim.outputs.runs import make_model
 from sim.scenario.loader import load, load_yaml, split_path
 from sim.scenario.reference_page import render
+from sim.scenario.region_files import region_plan
 from tests.conftest import ROOT, SCENARIOS
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))
@@ -64,7 +65,11 @@ def test_scenario_validates_and_names_its_source(path: Path):
 
 
 def test_policy_scenarios_extend_the_baseline():
-    assert POLICIES and all(load_yaml(p)[0].get("extends") == "baseline.yaml" for p in POLICIES)
+    """A policy extends the baseline county, or a region that extends it (xinxiang_city.yaml)."""
+    def root(path: Path) -> str | None:
+        parent = load_yaml(path)[0].get("extends")
+        return parent if parent in (None, "baseline.yaml") else root(path.parent / parent)
+    assert POLICIES and all(root(p) == "baseline.yaml" for p in POLICIES)
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.stem)
@@ -92,15 +97,18 @@ def test_scenario_runs_through_its_changes(path: Path):
     """A short run: 3,000 residents, ten days of warm-up, five days past the last change."""
     full = load(path)
     days = (full.changes[-1][0] + 5) if full.changes else 30
-    if full.base.world.files is None:
+    if full.base.region is not None:  # a region keeps its areas; one agent stands for many (100 in the smallest)
+        shrink = f"scale={min(a.population for a in region_plan(full.base).areas) // 100}"
+    elif full.base.world.files is None:
         shrink = "world.population=3000"
     else:  # a county from CSV files keeps its residents; one agent stands for many
         shrink = f"scale={max(1, full.base.world.population // 3000)}"
     timeline = load(path, [shrink, "warmup_days=10"], days=days)
-    model = TierFlowModel(timeline, agents=False).run()
+    model = make_model(timeline, agents=False).run()
     summary = model.summary()
-    assert [day for day, _ in model.change_log] == [day for day, _, _ in full.changes]
-    assert model.params == (timeline.changes[-1][2] if timeline.changes else timeline.base)
+    assert [c["day"] for c in summary["changes"]] == [day for day, _, _ in full.changes]
+    if full.base.region is None:
+        assert model.params == (timeline.changes[-1][2] if timeline.changes else timeline.base)
     for key in ("grassroots_share", "in_county_share", "out_of_county_fund_share", "chronic_management_rate"):
         assert 0.0 < summary[key] < 1.0, key
     assert all(math.isfinite(v) for v in summary.values() if isinstance(v, float))

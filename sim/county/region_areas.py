@@ -42,14 +42,20 @@ def area_seed(seed: int, index: int) -> int:
 
 def world_shape(area: Area) -> dict:
     """The world settings of an area: centres, stations, radius and hospitals from its kind and
-    population unless areas.csv gives them."""
+    population unless areas.csv gives them.
+
+    An urban district has a community health centre per 60,000 residents (Shanghai's rule: one per
+    街道 or per 50,000-100,000) and a family-doctor team (station) per 5,000 (the national aim of 2-3
+    general practitioners per 10,000 residents); a rural county a township centre per 35,000 and 15
+    village clinics each, as the baseline county (10 townships, 12 villages, 100,000 residents) roughly has.
+    """
     urban = area.kind == "urban"
-    per_centre = 60_000 if urban else 35_000   # a 街道's community health centre; a township's centre
+    per_centre = 60_000 if urban else 35_000
     centres = area.centres or int(np.clip(round(area.population / per_centre), 2 if urban else 3, 60))
     radius = area.radius_km or float(np.clip((6.0 if urban else 30.0) * np.sqrt(area.population / 500_000),
                                              3.0 if urban else 10.0, 25.0 if urban else 80.0))
     return {"world.kind": "urban_district" if urban else "county", "world.population": area.population,
-            "world.townships": centres, "world.villages_per_township": area.stations_per_centre or (5 if urban else 15),
+            "world.townships": centres, "world.villages_per_township": area.stations_per_centre or (12 if urban else 15),
             "world.county_radius_km": round(radius, 2), "world.county_hospitals": area.hospitals or (1 if urban else 2),
             "world.speed_rural_kmh": 20.0 if urban else 30.0}
 

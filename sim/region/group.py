@@ -31,10 +31,9 @@ class AreaGroup:
             self.models.append(TierFlowModel(run.timeline, world=world, agents=False))
             self.shared.append(np.flatnonzero(world.fac_tier == TERTIARY))
 
-    def keep_totals_from(self, day: int) -> None:
+    def keep_totals_from(self, day: int) -> list[None]:
         """Keep per-resident totals from `day` in every area (a period's summary starts there)."""
-        for model in self.models:
-            model.keep_totals_from(day)
+        return [model.keep_totals_from(day) for model in self.models]
 
     def step(self, settings: list[np.ndarray] | None) -> list[np.ndarray]:
         """Apply the shared hospitals' settings (one array per area, rows by region hospital: capacity,

@@ -13,6 +13,8 @@ reports in area order.
 
 from __future__ import annotations
 
+import re
+
 from sim.county.region_areas import area_runs
 from sim.engine.metrics import PersonStats, summarise
 from sim.region.coupling import couple
@@ -131,5 +133,9 @@ class RegionModel:
         return merge_tables(self.plan, self.runs, [r["tables"] for r in self.results()])
 
     def scale_warnings(self) -> list[str]:
-        """The areas' notes on lumpy queues at a scale above 1 (one per kind)."""
-        return sorted({w.split(": ", 1)[-1] for r in self.results() for w in r["warnings"]})
+        """The areas' notes on lumpy queues at a scale above 1, as one note for the region."""
+        notes = [w for r in self.results() for w in r["warnings"]]
+        counts = [int(m.group(1)) for m in (re.search(r": (\d+) facilities", w) for w in notes) if m]
+        if not counts:
+            return notes
+        return [re.sub(r": \d+ facilities", f": {sum(counts)} facilities in {len(counts)} areas", notes[0], count=1)]
