@@ -74,11 +74,13 @@ LEVERS = {
 
 
 def scenario_files() -> list[str]:
-    """The scenario files a class can choose from: those in the scenarios folder that load."""
+    """The scenario files a class can choose from: those in the scenarios folder that load and are
+    one county (the dashboard steps one county's model; a region's figures come with its run)."""
     good = []
     for path in sorted(SCENARIO_DIR.glob("*.yaml")):
         try:
-            load(path)
+            if load(path).base.region is not None:
+                continue
         except ScenarioError:
             continue  # a broken file is `run.py validate`'s business, not the class's
         good.append(path.name)

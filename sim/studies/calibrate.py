@@ -368,6 +368,10 @@ def run_calibration(scenario: str, targets_file: str, output: str | None, seeds:
     Where it writes is settled (and refused, see `choose_output`) before any model runs.
     """
     timeline = load(scenario)
+    if timeline.base.region is not None:
+        raise ScenarioError([Problem(scenario, None, "region", "calibrate fits one county's behaviour to county "
+                                     "targets; allowed: a county scenario (calibrate it, then let the region "
+                                     "extend it, as scenarios/xinxiang_city.yaml extends baseline.yaml)")])
     targets = load_targets(targets_file)
     path, where = choose_output(scenario, output, overwrite)
     command_line = command_line or command_text(scenario, targets_file, output, seeds, max_evals, population,
