@@ -88,7 +88,9 @@ def add_policy_effect(summary: dict, without: dict, start: int, end: int) -> dic
 
 def _tables(model) -> tuple[dict[str, dict[str, list]], dict]:
     """A finished model's map tables and what the manifest says of it."""
-    if hasattr(model, "tables"):  # a region
+    from sim.region.model import RegionModel
+
+    if isinstance(model, RegionModel):
         res = model.results()
         return model.tables(), {"coordinates": model.plan.coordinates, "agents": sum(r["agents"] for r in res),
                                 "areas": len(model.areas), "partitions": model.partitions}

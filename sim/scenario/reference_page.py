@@ -19,7 +19,7 @@ from sim.scenario.fields import bounds, fields_of, is_model, list_item, unwrap
 from sim.scenario.schema import FIXED_AT_START, MIN_AGENTS, Scenario
 
 SECTIONS = ("world", "population", "behaviour", "providers", "insurance", "referral", "signing",
-            "medical_community")
+            "medical_community", "region")
 HEADER = """# Scenario reference
 
 <!-- Generated from the schema in sim/scenario/ by `python run.py schema-doc`. Do not edit by hand:

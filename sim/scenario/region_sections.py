@@ -52,7 +52,11 @@ class SyntheticRegion(Strict):
 
 
 class Region(Strict):
-    """The areas of a prefecture or province run together (see the module docstring)."""
+    """Several counties and urban districts run together, sharing the city's (and the province's) hospitals.
+
+    Give `files` (areas.csv and hospitals.csv; formats in docs/regions.md) or `synthetic`, not both.
+    Each area is a county world shaped by `world`, changed by `by_kind` and `by_area`; the run is
+    the same on any number of Dask workers (`--partitions N`)."""
 
     kind: Literal["prefecture", "province"] = F("prefecture", doc="a prefecture city or a province")
     name_zh: str = F("", doc="official Chinese name (e.g. 新乡市)")
