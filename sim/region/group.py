@@ -8,6 +8,9 @@ hands back what the region's summaries and tables need (`results`).
 
 from __future__ import annotations
 
+import resource
+import time
+
 import numpy as np
 
 from sim.county.region_areas import AreaRun, area_world
@@ -26,6 +29,7 @@ class AreaGroup:
         self.n_hospitals = len(plan.hospitals)
         self.models: list[TierFlowModel] = []
         self.shared: list[np.ndarray] = []   # facility index of each shared hospital in the area's world
+        self.busy = [0.0] * len(runs)        # seconds spent stepping each area (for the benchmark)
         for run in runs:
             world = area_world(run, plan, Streams(run.timeline.base.seed).get("world"))
             self.models.append(TierFlowModel(run.timeline, world=world, agents=False))
@@ -46,7 +50,9 @@ class AreaGroup:
                 fac.expansion[idx] = s[:, 4]
                 fac.pin(idx, s[:, 0], s[:, 1].astype(np.int64))
                 fac.load[idx], fac.backlog[idx] = s[:, 2], s[:, 3]
+            started = time.perf_counter()
             model.step()
+            self.busy[a] += time.perf_counter() - started
             report = np.full((self.n_hospitals, len(REPORT)), np.nan)
             report[ks] = np.column_stack([fac.own_capacity[idx], fac.own_beds[idx], fac.capacity[idx],
                                           fac.demand[idx], fac.waiting[idx], fac.bed_demand[idx],
@@ -56,9 +62,11 @@ class AreaGroup:
 
     def results(self, spans: list[tuple[int, int]]) -> list[dict]:
         """Per area: the daily ledger, the reduced resident totals and fund reserve for each span,
-        the change log and the tables (facilities, referrals, settlements)."""
+        the change log, the tables (facilities, referrals, settlements), and for the benchmark the
+        seconds spent stepping it and the peak memory of the process it ran in."""
         out = []
-        for model in self.models:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        for model, busy in zip(self.models, self.busy):
             daily = model.daily()
             out.append({"daily": daily, "residents": model.residents_count, "agents": model.people.n,
                         "spans": {span: model.span_inputs(*span, daily) for span in spans},
@@ -66,7 +74,7 @@ class AreaGroup:
                         "coordinates": model.world.coordinates,
                         "tables": {"facilities": model.facility_table(), "referrals": model.referral_table(),
                                    "settlements": model.settlement_table()},
-                        "warnings": model.scale_warnings()})
+                        "warnings": model.scale_warnings(), "busy_s": busy, "peak_rss_mb": peak_mb})
         return out
 
     def spans(self, spans: list[tuple[int, int]]) -> list[dict]:
