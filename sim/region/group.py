@@ -18,6 +18,7 @@ from sim.county.routing import TERTIARY
 from sim.engine.model import TierFlowModel
 from sim.engine.streams import Streams
 from sim.region.coupling import REPORT
+from sim.region.heap import restore_fast_heap
 from sim.scenario.region_files import RegionPlan
 
 
@@ -25,6 +26,7 @@ class AreaGroup:
     """The county models of some areas of a region (see the module docstring)."""
 
     def __init__(self, runs: list[AreaRun], plan: RegionPlan):
+        restore_fast_heap()  # on a Dask worker (see sim.region.heap)
         self.runs = runs
         self.n_hospitals = len(plan.hospitals)
         self.models: list[TierFlowModel] = []
