@@ -36,6 +36,7 @@ SET_FOR_THE_REGION = {
     ("world", "tertiary"): "hospitals.csv (and areas.csv's hospitals_reached)",
     ("world", "files"): "areas.csv (an area is generated from its row)",
 }
+AREA_WORLDS = {"urban": "urban_district", "rural": "county"}  # an area's world.kind (sim/county/region_areas.py)
 ALLOWED = ("allowed: a parameter an area may have of its own, e.g. insurance.resident.outpatient.tertiary.rate, "
            "medical_community.enabled, world.townships (see docs/scenarios.md)")
 
@@ -127,7 +128,8 @@ def _area_problems(base: Scenario, changed: list[Scenario], plan: RegionPlan, li
     (areas with the same values are checked once)."""
     region, problems, seen = base.region, [], set()
     for area in plan.areas:
-        settings = {**area.settings, **region.by_kind.get(area.kind, {}), **region.by_area.get(area.id, {})}
+        settings = {"world.population": area.population, "world.kind": AREA_WORLDS[area.kind], **area.settings,
+                    **region.by_kind.get(area.kind, {}), **region.by_area.get(area.id, {})}
         key = repr(sorted(settings.items()))
         if key in seen:
             continue
@@ -141,7 +143,8 @@ def _area_problems(base: Scenario, changed: list[Scenario], plan: RegionPlan, li
             _, invalid = validate(data, {}, (file, line))
             when = "" if scenario is base else " after a dated change"
             problems += [Problem(file, line, ".".join(str(w) for w in where),
-                                 f"area {area.id}{when}: {p.path}: {p.message}") for p in invalid]
+                                 f"area {area.id}{when}: {p.path + ': ' if p.path else ''}{p.message}")
+                         for p in invalid]
             if invalid:
                 break
     return problems
