@@ -44,9 +44,9 @@ class Case:
     options: list[str] = field(default_factory=list)
 
 
-REACHED = AREAS.replace(",x_km,y_km\n", ",x_km,y_km,hospitals_reached\n", 1).replace(
-    "c3,County 3,三县,rural,city,4400,10,-90\n", "c3,County 3,三县,rural,city,4400,10,-90,h1;h9\n").replace(
-    ",0,0\n", ",0,0,\n").replace(",4,2\n", ",4,2,\n").replace(",35,10\n", ",35,10,\n").replace(",-30,40\n", ",-30,40,\n")
+REACHED = "".join(ln.rstrip("\n") + ("" if ln.startswith("#") else ",hospitals_reached" if ln.startswith("area_id")
+                                      else ",h1;h9" if ln.startswith("c3,") else ",") + "\n"
+                  for ln in AREAS.splitlines(keepends=True))
 
 CASES = {
     "hospital not in hospitals.csv": Case(("areas.csv", 7, "hospitals_reached", "no hospital 'h9' in"), areas=REACHED),
@@ -132,8 +132,9 @@ def test_partitions_on_a_county_scenario(tmp_path, capsys):
 def test_every_problem_of_a_region_at_once(tmp_path, capsys):
     """Several mistakes in areas.csv, hospitals.csv and by_area: all reported in one go, and no
     follow-on noise (a refused row does not also make its pooling area's population short)."""
-    areas = _row("c2", ",rural,", ",suburban,").replace("d2,District 2,二区,urban,city,3600", "d2,District 2,二区,urban,"
-                                                                                            "city,abc")
+    areas = _row("d2", ",3600,", ",abc,")
+    areas = "".join(ln.replace(",rural,", ",suburban,") if ln.startswith("c2,") else ln
+                    for ln in areas.splitlines(keepends=True))
     case = Case(("", 0, "", ""), areas=areas, hospitals=HOSPITALS.replace(",d2,", ",d7,"),
                 extra="  by_area:\n    c1: {signing.target_rat: 0.5}\n")
     code, stderr = _main(capsys, "validate", str(_write(case, tmp_path)))
@@ -155,4 +156,19 @@ def test_run_py_refuses_without_a_traceback(name, tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert _located(proc.stderr, tmp_path, case.expect), proc.stderr
+    assert not out.exists()
+
+
+def test_a_run_that_fails_before_saving_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    """A failure after every check passed (here: building the areas) leaves no results folder behind:
+    the check that the folder is writable removes what it made."""
+    import sim.outputs.runs
+    from sim.scenario.problems import Problem, ScenarioError
+
+    def fail(*args, **kwargs):
+        raise ScenarioError([Problem("area c1", None, "world", "cannot be built")])
+    monkeypatch.setattr(sim.outputs.runs, "make_model", fail)
+    out = tmp_path / "results"
+    code, stderr = _main(capsys, str(write_region(tmp_path)), "--out", str(out), "--no-figures")
+    assert code == 2 and "area c1: world: cannot be built" in stderr
     assert not out.exists()

@@ -110,12 +110,12 @@ def test_tertiary_cover_cut_in_one_area_moves_its_patients_down(tmp_path, summar
     cost is out of pocket already), so only the direction is asserted."""
     changed = _by_area(tmp_path, "insurance.resident.outpatient.tertiary.rate: 0")
     before, after = summary["areas"]["c1"], changed["areas"]["c1"]
-    assert after["oop_per_tertiary_outpatient_visit_resident"] > 1.02 * before["oop_per_tertiary_outpatient_visit_resident"]
+    oop = "oop_per_tertiary_outpatient_visit_resident"
+    assert after[oop] > 1.02 * before[oop]
     assert after["tertiary_share_of_hospital_visits"] < before["tertiary_share_of_hospital_visits"]
     assert after["in_county_share"] > before["in_county_share"]
     for a in ("d1", "d2", "c2", "c3"):  # the others' rules are untouched
-        assert changed["areas"][a]["oop_per_tertiary_outpatient_visit_resident"] == pytest.approx(
-            summary["areas"][a]["oop_per_tertiary_outpatient_visit_resident"], rel=0.05)
+        assert changed["areas"][a][oop] == pytest.approx(summary["areas"][a][oop], rel=0.05)
 
 
 def test_one_area_leaving_the_city_hospitals_frees_them_for_the_others(tmp_path, summary):

@@ -1,8 +1,8 @@
 """The scenario library and its reference page.
 
-Every file in scenarios/ (and the templates a planner copies) validates, names the real policy it mirrors, states only what
+Every file in scenarios/ validates, names the real policy it mirrors, states only what
 differs from the file it extends, and runs (shrunk: 3,000 residents, just past its last
-dated change). docs/scenarios.md is exactly what the schema renders.
+dated change); so do the templates a planner copies. docs/scenarios.md is exactly what the schema renders.
 """
 
 from __future__ import annotations

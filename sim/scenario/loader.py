@@ -149,7 +149,8 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
         from sim.scenario.county_files import check_world_files  # here: it loads numpy, which a synthetic county's check does not need
         problems += check_world_files(base.world)
     changes = _check_changes(raw_changes, data, lines, base, top, problems)
-    if base is not None and base.region is not None and not any(p.path.startswith("region.files") for p in problems):
+    if base is not None and base.region is not None and not any(
+            p.path.startswith("region.files") for p in problems):
         from sim.scenario.region_overrides import check_region  # its areas, and their own parameters
         check_region(base, [s for _, s in changes], lines, top, problems)
     if problems:
