@@ -44,7 +44,8 @@ ALLOWED = ("allowed: a parameter an area may have of its own, e.g. insurance.res
 def check_region(base: Scenario, changed: list[Scenario], lines: dict[Path_, Where], top: Where,
                  problems: list[Problem]) -> RegionPlan | None:
     """Read the region's areas (files or synthetic) and check its by-kind and by-area parameters
-    against them, for the base and each dated change (`changed`); problems are appended."""
+    against them, for the base and each dated change (`changed`); problems are appended. Returns
+    the region's plan, or None when its files could not be read."""
     region = base.region
     plan = None
     if region.files is not None:
@@ -66,13 +67,11 @@ def override_problems(base: Scenario, changed: list[Scenario], plan: RegionPlan 
     problems: list[Problem] = []
     sections = [("by_kind", group, values) for group, values in region.by_kind.items()]
     sections += [("by_area", group, values) for group, values in region.by_area.items()]
-    bad: set[tuple[str, str]] = set()
     for section, group, values in sections:
         for key, value in values.items():
             problem = _key_problem(data, section, group, str(key), value, lines, top)
             if problem is not None:
                 problems.append(problem)
-                bad.add((section, group))
     if plan is None:
         return problems
     ids = [a.id for a in plan.areas]
