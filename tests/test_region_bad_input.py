@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from sim.cli import main
+from sim.scenario.loader import ScenarioError, load
 from tests.conftest import ROOT, SCENARIOS
 from tests.region_cases import AREAS, HOSPITALS, POPULATION, scenario_text, write_region
 
@@ -163,7 +167,7 @@ def test_a_run_that_fails_before_saving_leaves_no_folder(tmp_path, capsys, monke
     """A failure after every check passed (here: building the areas) leaves no results folder behind:
     the check that the folder is writable removes what it made."""
     import sim.outputs.runs
-    from sim.scenario.problems import Problem, ScenarioError
+    from sim.scenario.problems import Problem
 
     def fail(*args, **kwargs):
         raise ScenarioError([Problem("area c1", None, "world", "cannot be built")])
@@ -172,3 +176,28 @@ def test_a_run_that_fails_before_saving_leaves_no_folder(tmp_path, capsys, monke
     code, stderr = _main(capsys, str(write_region(tmp_path)), "--out", str(out), "--no-figures")
     assert code == 2 and "area c1: world: cannot be built" in stderr
     assert not out.exists()
+
+
+KEYS = st.one_of(st.sampled_from(["signing.target_rate", "insurance.resident.outpatient.tertiary.rate", "world",
+                                  "world.population", "world.townships", "medical_community", "seed", "days",
+                                  "region.files", "changes", "world.tertiary.0.distance_km", "signing..rate",
+                                  "medical_community.global_budget.enabled", "population.employee_share", ""]),
+                 st.text(max_size=12))
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                   st.text(max_size=8), st.dictionaries(st.text(max_size=6), st.integers(), max_size=2),
+                   st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(section=st.sampled_from(["by_kind: {urban: ", "by_kind: {rural: ", "by_area: {c1: ", "by_area: {d9: "]),
+       key=KEYS, value=VALUES)
+@example(section="by_kind: {urban: ", key="²", value=None)  # a digit that is no number: once a ValueError
+def test_any_by_kind_or_by_area_loads_or_is_refused(section, key, value, tmp_path):
+    """Whatever a planner writes under by_kind or by_area, the loader returns a timeline or a
+    located ScenarioError, never anything else."""
+    entry = yaml.safe_dump({key: value}, default_flow_style=True, allow_unicode=True).strip()
+    path = write_region(tmp_path, scenario_text(extra=f"  {section}{entry}}}\n"))
+    try:
+        load(path)
+    except ScenarioError as err:
+        assert err.problems and all(p.file and str(p) for p in err.problems)
