@@ -1,7 +1,8 @@
 """Same numbers on any number of workers: a region's `daily.csv` and `summary.json` are byte for
 byte the same whether its areas run in one group or split 2 or 3 ways.
 
-In this process (fast): the small region's areas in 1, 2 and 3 groups stepped one after another.
+In this process (fast): the small region's areas in 1, 2 and 3 groups stepped one after another,
+and the areas' daily reports of the shared hospitals, from one group and from three.
 Through the command line (slow): `run.py SCENARIO` with no `--partitions`, with 1, 2 and 3 (a
 local Dask cluster each), and with `--scheduler` (a running cluster of 2 workers: one group each).
 """
@@ -13,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.outputs.results import write_daily, write_json
+from sim.region.coupling import couple
+from sim.region.model import RegionModel
 from sim.scenario.loader import load
 from tests.conftest import ROOT
 from tests.region_cases import run_in_process, scenario_text, write_region
@@ -44,6 +48,23 @@ def test_partitions_give_identical_results_in_process(tmp_path):
     assert runs[1] == runs[2] == runs[3]
     summary = json.loads(runs[1]["summary.json"])
     assert set(summary["periods"]) == {"before", "after"} and len(summary["areas"]) == 5
+
+
+def test_reports_do_not_depend_on_the_partitioning(tmp_path):
+    """Day by day, the areas' reports of the shared hospitals (what the coupling reads) are the same
+    from one group as from three."""
+    timeline = load(write_region(tmp_path, scenario_text(days=15, warmup=5)))
+    one, three = RegionModel(timeline, in_process=True), RegionModel(timeline, partitions=3, in_process=True)
+    settings = {one: [None], three: [None] * 3}
+    for _ in range(20):
+        reports = {m: m.workers.call("step", settings[m]) for m in (one, three)}
+        assert len(reports[one]) == 5
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(reports[one], reports[three]))
+        for m in (one, three):
+            per_area, settings[m] = couple(reports[m]), []
+            for n in m.sizes:
+                settings[m].append(per_area[:n])
+                per_area = per_area[n:]
 
 
 def _keys(data) -> set[str]:
