@@ -83,19 +83,21 @@ def _run(scenario: Path, out: Path, *options: str) -> Path:
 
 @pytest.mark.slow
 def test_partitions_give_identical_files_through_the_command_line(tmp_path):
-    """`run.py` with no --partitions, 1, 2, 3 and a running scheduler: the same daily.csv and summary.json."""
+    """`run.py` with no --partitions, 1, 2, 3 and a running scheduler: the same daily.csv and summary.json
+    (with a dated change, so the run without it goes through the workers too)."""
     from dask.distributed import LocalCluster
 
-    scenario = write_region(tmp_path / "scenario", scenario_text(days=30))
+    scenario = write_region(tmp_path / "scenario", scenario_text(days=30, extra=CHANGE))  # and its counterfactual
     folders = {label: _run(scenario, tmp_path / label, *options)
                for label, options in {"none": (), "1": ("--partitions", "1"), "2": ("--partitions", "2"),
                                       "3": ("--partitions", "3")}.items()}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         folders["scheduler"] = _run(scenario, tmp_path / "scheduler", "--scheduler", cluster.scheduler_address)
-    for name in ("daily.csv", "summary.json", "facilities.csv"):
+    for name in ("daily.csv", "summary.json", "daily_without_policy.csv", "facilities.csv"):
         first = (folders["none"] / name).read_bytes()
         assert all((f / name).read_bytes() == first for f in folders.values()), name
     summary = json.loads((folders["none"] / "summary.json").read_text(encoding="utf-8"))
+    assert "policy_effect" in summary and set(summary["policy_effect"]["areas"]) == {"d1", "d2", "c1", "c2", "c3"}
     assert not [k for k in _keys(summary) if any(word in k for word in RUN_SPECIFIC)], "run-specific fields"
     partitions = {label: json.loads((f / "manifest.json").read_text(encoding="utf-8"))["partitions"]
                   for label, f in folders.items()}
