@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sim.region.coupling import R, REPORT, couple, largest_remainder, split_beds, split_capacity
 from sim.region.workers import partition
 
-FAST = settings(max_examples=300, deadline=None)
+FAST = settings(max_examples=200, deadline=None)
 counts = st.integers(0, 5_000)
 sizes = st.floats(0, 1e5, allow_nan=False, allow_infinity=False)
 
