@@ -77,6 +77,10 @@ def _partitions_problem(args: argparse.Namespace, base) -> str | None:
     if (args.partitions is not None or args.scheduler) and base.region is None:
         return ("--partitions and --scheduler split a region's areas among Dask workers, and this scenario is one "
                 "county (no region: section); allowed: a region scenario, e.g. scenarios/xinxiang_city.yaml")
+    if args.scheduler:
+        from sim.region.workers import scheduler_problem
+
+        return scheduler_problem(args.scheduler)
     return None
 
 
@@ -90,9 +94,11 @@ def _memory_problem(population: int, scale: int) -> str | None:
 def _results_folder_problem(out: Path, name: str) -> str | None:
     """Why runs cannot be written under `out` (checked before a run, so no time is wasted), or None.
 
-    `out` itself is created if missing, but not its parents: a typo or an unmounted disk is
-    reported instead of writing results somewhere unexpected."""
+    `out` itself may be created (by the run, when it saves), but not its parents: a typo or an
+    unmounted disk is reported instead of writing results somewhere unexpected. The check leaves
+    no folder behind, so a run that fails before saving leaves nothing."""
     import tempfile
+    from contextlib import suppress
 
     if out.exists() and not out.is_dir():
         return f"results folder {out} is a file, not a folder"
@@ -101,12 +107,17 @@ def _results_folder_problem(out: Path, name: str) -> str | None:
         return f"results folder {out} cannot be created: {parent} is a file"
     if not out.exists() and not parent.exists():
         return f"results folder {out} does not exist, nor does {parent} (check --out)"
+    made = [p for p in (out, out / name) if not p.exists()]
     try:
         (out / name).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out / name):
             pass
     except OSError as err:
         return f"results folder {out} is not writable ({err.strerror or err})"
+    finally:
+        for folder in reversed(made):  # made only to try writing: the run makes its own when it saves
+            with suppress(OSError):
+                folder.rmdir()
     return None
 
 

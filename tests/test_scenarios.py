@@ -2,7 +2,7 @@
 
 Every file in scenarios/ validates, names the real policy it mirrors, states only what
 differs from the file it extends, and runs (shrunk: 3,000 residents, just past its last
-dated change). docs/scenarios.md is exactly what the schema renders.
+dated change); so do the templates a planner copies. docs/scenarios.md is exactly what the schema renders.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sim.scenario.region_files import region_plan
 from tests.conftest import ROOT, SCENARIOS
 
 FILES = sorted(SCENARIOS.glob("*.yaml"))
+TEMPLATES = sorted((SCENARIOS / "templates").glob("*.yaml"))  # what a planner copies: a county, a region
 POLICIES = [p for p in FILES if load_yaml(p)[0].get("changes")]  # dated policy changes: a before/after story
 REFERENCE = ROOT / "docs" / "scenarios.md"
 REGENERATE = ".venv/bin/python run.py schema-doc"
@@ -64,6 +65,31 @@ def test_scenario_validates_and_names_its_source(path: Path):
         assert "The story" in header, "the header tells the story a teacher can show"
 
 
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.stem)
+def test_template_validates_and_explains_itself(path: Path):
+    timeline = load(path)
+    assert timeline.base.name.startswith("my_"), "a template names the planner's copy, not itself"
+    assert len(timeline.base.description.split()) >= 10
+    header = "".join(itertools.takewhile(lambda line: line.startswith("#"), path.open(encoding="utf-8")))
+    assert "python run.py validate" in header and "docs/" in header
+
+
+def test_the_region_template_names_every_column_in_english_and_chinese():
+    from sim.scenario.region_files import AREA_COLUMNS, AREA_OPTIONAL, HOSPITAL_COLUMNS, HOSPITAL_OPTIONAL
+
+    folder = SCENARIOS / "templates" / "region"
+    for name, columns in (("areas.csv", AREA_COLUMNS + AREA_OPTIONAL),
+                          ("hospitals.csv", HOSPITAL_COLUMNS + HOSPITAL_OPTIONAL)):
+        comments = [ln for ln in (folder / name).read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
+        for column in columns:
+            named = [ln for ln in comments if re.search(rf"#\s+(\S+, )*{column}\b", ln)]
+            assert named, f"{name}: column {column} is not explained"
+            assert any(re.search(r"[\u4e00-\u9fff]", ln) for ln in named), f"{name}: {column} has no Chinese"
+    plan = region_plan(load(SCENARIOS / "templates" / "region_template.yaml").base)
+    assert [a.kind for a in plan.areas].count("urban") == 2 and [a.kind for a in plan.areas].count("rural") == 3
+    assert len(plan.hospitals) == 3 and {h.serves for h in plan.hospitals} == {"pooling_area", "province"}
+
+
 def test_policy_scenarios_extend_the_baseline():
     """A policy extends the baseline county, or a region that extends it (xinxiang_city.yaml)."""
     def root(path: Path) -> str | None:
@@ -92,7 +118,7 @@ def test_policy_scenario_states_only_what_differs(path: Path):
         in_effect = after
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", FILES + TEMPLATES, ids=lambda p: p.stem)
 def test_scenario_runs_through_its_changes(path: Path):
     """A short run: 3,000 residents, ten days of warm-up, five days past the last change."""
     full = load(path)
@@ -116,7 +142,7 @@ def test_scenario_runs_through_its_changes(path: Path):
         assert set(summary["periods"]) == {"before", "after"}
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", FILES + TEMPLATES, ids=lambda p: p.stem)
 def test_resolved_scenario_loads_back_to_the_same_parameters(path: Path, tmp_path: Path):
     """The scenario saved with each run (`scenario.yaml`) is complete: it loads back unchanged."""
     timeline = load(path)

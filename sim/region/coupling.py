@@ -34,22 +34,29 @@ def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
 
 def split_capacity(total: float, demand: np.ndarray, own: np.ndarray) -> np.ndarray:
     """Tomorrow's visits a day for each area: `total` in proportion to today's demand, with each
-    area's own size as one visit's worth of weight (so an area with no demand keeps a little)."""
+    area's own size as one visit's worth of weight (so an area with no demand keeps a little);
+    in equal parts when no area has demand or size."""
     own = np.asarray(own, dtype=np.float64)
     weight = np.asarray(demand, dtype=np.float64) + own / max(own.sum(), 1e-12)
+    if weight.sum() <= 0:
+        weight = np.ones(len(weight))
     return total * weight / weight.sum()
 
 
 def split_beds(total: int, occupied: np.ndarray, wanted: np.ndarray, own: np.ndarray) -> np.ndarray:
     """Tomorrow's beds for each area: the beds its patients occupy, and the free beds in proportion
     to today's requests for a bed (each area's own size as one request's worth). Every area that has
-    beds of its own keeps at least one, so its residents may still choose the hospital."""
+    beds of its own gets at least one (taken from the free beds first, for the areas of most weight
+    while they last), so its residents may still choose the hospital. The beds add up to `total`, or
+    to the occupied beds where more are occupied (occupied beds stay where they are)."""
     occupied = np.asarray(occupied, dtype=np.int64)
     own = np.asarray(own, dtype=np.float64)
     free = max(int(total) - int(occupied.sum()), 0)
     weight = np.asarray(wanted, dtype=np.float64) + own / max(own.sum(), 1e-12)
-    beds = occupied + largest_remainder(free, weight)
-    return np.maximum(beds, (own > 0).astype(np.int64))
+    floor = np.zeros(len(occupied), np.int64)
+    needy = np.flatnonzero((own > 0) & (occupied == 0))
+    floor[needy[np.argsort(-weight[needy], kind="stable")][:free]] = 1
+    return occupied + floor + largest_remainder(free - int(floor.sum()), weight)
 
 
 def couple(reports: list[np.ndarray]) -> list[np.ndarray]:
@@ -57,23 +64,26 @@ def couple(reports: list[np.ndarray]) -> list[np.ndarray]:
 
     `reports[a]` has one row per region hospital (NaN rows: the area does not reach it) and the
     REPORT columns; the answer for area a has rows (capacity, beds, load, backlog, expansion) per
-    region hospital. Sums run in area order.
+    region hospital. Sums run in area order. A hospital only one area reaches is not shared: its
+    row is NaN (the area's copy keeps its own state, as a county's hospital does).
     """
     stack = np.stack(reports)                       # (areas, hospitals, columns)
     reached = ~np.isnan(stack[:, :, 0])
     out = np.full(stack.shape[:2] + (5,), np.nan)
     for h in range(stack.shape[1]):
         a = np.flatnonzero(reached[:, h])
-        if not len(a):
+        if len(a) < 2:
             continue
         rows = stack[a, h]
         own_cap, cap = rows[:, R["own_capacity"]], rows[:, R["capacity"]]
         total_cap = float(own_cap.sum())
-        weight = cap / max(float(cap.sum()), 1e-12)  # the copies' loads averaged as one hospital's
+        # the copies' loads averaged as one hospital's (by capacity; alike when none has any)
+        weight = cap / cap.sum() if cap.sum() > 0 else np.full(len(a), 1.0 / len(a))
         out[a, h, 0] = split_capacity(total_cap, rows[:, R["demand"]] + rows[:, R["waiting"]], own_cap)
         out[a, h, 1] = split_beds(int(rows[:, R["own_beds"]].sum()), rows[:, R["occupied"]].astype(np.int64),
                                   rows[:, R["bed_demand"]], rows[:, R["own_beds"]])
         out[a, h, 2] = float(weight @ rows[:, R["load"]])
         out[a, h, 3] = float(rows[:, R["waiting"]].sum()) / max(total_cap, 1e-9)
-        out[a, h, 4] = float(own_cap @ rows[:, R["expansion"]]) / max(total_cap, 1e-12) if total_cap > 0 else 1.0
+        out[a, h, 4] = (float(own_cap @ rows[:, R["expansion"]]) / total_cap if total_cap > 0
+                        else float(rows[:, R["expansion"]].mean()))
     return [out[a] for a in range(len(reports))]

@@ -43,15 +43,17 @@ class AreaGroup:
 
     def step(self, settings: list[np.ndarray] | None) -> list[np.ndarray]:
         """Apply the shared hospitals' settings (one array per area, rows by region hospital: capacity,
-        beds, load, backlog, expansion; None on the first day), run one day in every area, report."""
+        beds, load, backlog, expansion; None on the first day; NaN rows are left alone), run one day
+        in every area, report."""
         reports = []
         for a, model in enumerate(self.models):
             fac, idx, ks = model.fac, self.shared[a], self.runs[a].shared
-            if settings is not None:
-                s = settings[a][ks]
-                fac.expansion[idx] = s[:, 4]
-                fac.pin(idx, s[:, 0], s[:, 1].astype(np.int64))
-                fac.load[idx], fac.backlog[idx] = s[:, 2], s[:, 3]
+            shared = np.flatnonzero(~np.isnan(settings[a][ks, 0])) if settings is not None else []
+            if len(shared):  # NaN rows: a hospital no other area reaches keeps its own state
+                s, i = settings[a][ks][shared], idx[shared]
+                fac.expansion[i] = s[:, 4]
+                fac.pin(i, s[:, 0], s[:, 1].astype(np.int64))
+                fac.load[i], fac.backlog[i] = s[:, 2], s[:, 3]
             started = time.perf_counter()
             model.step()
             self.busy[a] += time.perf_counter() - started

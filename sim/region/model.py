@@ -6,7 +6,8 @@
 
 Each day every area steps once, then the areas' reports are coupled (`sim.region.coupling`) into
 tomorrow's share of every shared hospital. The areas run in this process (`partitions=None`) or in
-groups on Dask workers (`partitions=N`, a local cluster unless `scheduler` names one); the numbers
+groups on Dask workers (`partitions=N`, a local cluster unless `scheduler` names one; with a
+scheduler and no `partitions`, one group per worker); the numbers
 are the same either way, to the last bit: each area has its own seed and the coupling reads the
 reports in area order.
 """
@@ -29,15 +30,19 @@ AREA_KEYS = ("name", "name_zh", "kind", "pooling_area", "population")
 class RegionModel:
     """The areas of a region run together (see the module docstring)."""
 
-    def __init__(self, timeline: Timeline, partitions: int | None = None, scheduler: str | None = None):
+    def __init__(self, timeline: Timeline, partitions: int | None = None, scheduler: str | None = None,
+                 in_process: bool = False):
+        """`partitions` groups of areas on as many Dask workers (None: all in this process, or one group
+        per worker of `scheduler`); `in_process` steps the groups here, one after another (tests)."""
         self.timeline, self.params = timeline, timeline.base
         self.plan = region_plan(self.params)
         self.runs = area_runs(timeline, self.plan)
-        groups = partition(self.runs, partitions or 1)
-        self.partitions = len(groups)
-        self.workers = (LocalGroups(groups, self.plan) if partitions is None and scheduler is None
-                        else DaskGroups(groups, self.plan, scheduler))
+        if in_process or (partitions is None and scheduler is None):
+            self.workers = LocalGroups(partition(self.runs, partitions or 1), self.plan)
+        else:
+            self.workers = DaskGroups(self.runs, self.plan, partitions, scheduler)
         self.sizes = self.workers.sizes
+        self.partitions = len(self.sizes)
         self.day = -self.params.warmup_days
         self.spans: set[tuple[int, int]] = set()
         self._results: list[dict] | None = None

@@ -8,6 +8,7 @@ workers), so a worker holds only its own areas' residents.
 
 from __future__ import annotations
 
+import socket
 from contextlib import suppress
 
 import numpy as np
@@ -31,6 +32,24 @@ def partition(runs: list[AreaRun], n: int) -> list[list[AreaRun]]:
     return groups
 
 
+def scheduler_problem(address: str, timeout: float = 5.0) -> str | None:
+    """Why the Dask scheduler at `address` (tcp://HOST:PORT) cannot be reached, or None: a plain
+    connection is tried, so a wrong address is found in seconds, before anything is built."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if scheme not in ("tcp", "tls") or not colon or not host or not port.isdigit():
+        return f"--scheduler {address}: allowed: tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return None
+    except (OSError, ValueError) as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (getattr(err, "strerror", None) or str(err))
+        return (f"cannot reach the Dask scheduler at {address} ({reason}); allowed: the address of a running "
+                "scheduler (`dask scheduler` prints it), or no --scheduler for a local cluster")
+
+
 class LocalGroups:
     """The groups in this process, stepped one after another."""
 
@@ -52,21 +71,25 @@ class LocalGroups:
 class DaskGroups(LocalGroups):
     """One group per Dask worker, as an actor (see the module docstring)."""
 
-    def __init__(self, groups: list[list[AreaRun]], plan: RegionPlan, scheduler: str | None = None):
+    def __init__(self, runs: list[AreaRun], plan: RegionPlan, partitions: int | None = None,
+                 scheduler: str | None = None):
+        """`partitions` groups (None: one per worker of the scheduler) on a local cluster of that many
+        workers, or on the running cluster at `scheduler`."""
         from dask.distributed import Client, LocalCluster
 
         self.cluster = None
         if scheduler is None:
-            self.cluster = LocalCluster(n_workers=len(groups), threads_per_worker=1, processes=True,
-                                        dashboard_address=None, memory_limit=0)
+            self.cluster = LocalCluster(n_workers=len(partition(runs, partitions or 1)), threads_per_worker=1,
+                                        processes=True, dashboard_address=None, memory_limit=0)
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler, timeout=20)
         workers = sorted(self.client.scheduler_info()["workers"])
-        futures = [self.client.submit(AreaGroup, runs, plan, actor=True, workers=[workers[k % len(workers)]],
-                                      pure=False) for k, runs in enumerate(groups)]
+        groups = partition(runs, partitions or len(workers))
+        futures = [self.client.submit(AreaGroup, group, plan, actor=True, workers=[workers[k % len(workers)]],
+                                      pure=False) for k, group in enumerate(groups)]
         self.groups = [f.result() for f in futures]
-        self.sizes = [len(runs) for runs in groups]
+        self.sizes = [len(group) for group in groups]
 
     def call(self, method: str, *per_group_args) -> list:
         """As `LocalGroups.call`, every worker at once."""

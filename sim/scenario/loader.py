@@ -148,11 +148,11 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), *, days:
             p.path.startswith("world.files") for p in problems):
         from sim.scenario.county_files import check_world_files  # here: it loads numpy, which a synthetic county's check does not need
         problems += check_world_files(base.world)
-    if base is not None and base.region is not None and base.region.files is not None and not any(
-            p.path.startswith("region.files") for p in problems):
-        from sim.scenario.region_files import read_region
-        read_region(base.region.files.areas, base.region.files.hospitals, base.region, base.scale, problems)
     changes = _check_changes(raw_changes, data, lines, base, top, problems)
+    if base is not None and base.region is not None and not any(
+            p.path.startswith("region.files") for p in problems):
+        from sim.scenario.region_overrides import check_region  # its areas, and their own parameters
+        check_region(base, [s for _, s in changes], lines, top, problems)
     if problems:
         order = {name: i for i, name in enumerate(reversed(sources))}
         problems.sort(key=lambda p: (order.get(p.file, -1), p.line or 0))  # the command line first, then by line

@@ -65,6 +65,8 @@ def validate(data: dict, lines: dict[Path_, Where], default: Where,
         problems = []
         for err in exc.errors(include_url=False):
             path = tuple(err["loc"])
+            if path[-1:] == ("[key]",):  # a mapping's key that is not allowed: the key is the path
+                path = path[:-1]
             file, line = locate(path, lines, default)
             shown_path = show_path(path)
             if rename and path[:len(rename[0])] == rename[0]:

@@ -39,7 +39,7 @@ class ScenarioError(Exception):
 
 def split_path(key: str) -> Path_:
     """Split `world.tertiary.0.distance_km` into its parts (digits become list indexes)."""
-    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in key.split("."))  # not '²': no number
 
 
 def show_path(path: Path_) -> str:

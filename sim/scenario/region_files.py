@@ -130,7 +130,8 @@ def read_region(areas_path: str, hospitals_path: str, region, scale: int,
                 problems.append(Problem(area_table.file, line, "hospitals_reached",
                                         f"no hospital {hid!r} in {hosp_table.file}; allowed: ids from its id column "
                                         f"({', '.join(sorted(known)) or 'none'})"))
-    _check_totals(area_table, areas, region, problems)
+    if len(areas) == len(area_table.rows):  # a row refused above would only make its pooling area short
+        _check_totals(area_table, areas, region, problems)
     plan = RegionPlan("lonlat" if pair == LONLAT else "km", areas, hospitals)
     for area, (line, _) in zip(areas, area_table.rows):
         if not plan.reached(area) and not problems:
