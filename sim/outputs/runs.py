@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.engine.indicators import HEADLINE_ROWS, head, row_label
-from sim.engine.metrics import display_width, format_indicator
+from sim.engine.metrics import display_width, format_effect, format_indicator  # noqa: F401  (format_effect: re-exported)
 from sim.scenario.loader import Timeline
 
 EFFECT_KEYS_SKIPPED = ("days", "periods", "changes", "window")
@@ -114,18 +114,6 @@ def _cells(summary: dict, lang: str) -> tuple[list[str], list[dict], list[str | 
     cols += [periods["before"], periods["after"]]
     kinds += [None, None]
     return heads, cols, kinds
-
-
-def format_effect(value: float, fmt: str, lang: str = "en") -> str:
-    """A difference with its sign: percentage points for shares, else the indicator's format."""
-    if fmt == "pct":
-        text = f"{abs(value) * 100:.2f}"
-        sign = "±" if float(text) == 0 else "-" if value < 0 else "+"
-        return f"{sign}{text} pp" if lang == "en" else f"{sign}{text}个百分点"
-    text = format_indicator(abs(value), fmt, lang)
-    if not any(ch in "123456789" for ch in text):  # rounds to nothing: no sign to mislead
-        return "±" + text
-    return ("-" if value < 0 else "+") + text
 
 
 def summary_table(summary: dict, lang: str = "en") -> str:
