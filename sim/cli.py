@@ -3,7 +3,7 @@
     python run.py SCENARIO.yaml [--seed N] [--days N] [--out DIR] [--set key.path=value ...]
     python run.py validate FILE...
     python run.py plot RUN_DIR [--lang zh]
-    python run.py report RUN_DIR
+    python run.py report RUN_DIR [--table]
     python run.py dashboard [--port 8765]
     python run.py compare | sweep | sensitivity | calibrate | validate-model ...  (see --help of each)
 """
@@ -188,6 +188,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if getattr(args, "table", False):  # the terminal tables of the saved run; no report is written
+        from sim.outputs.runs import saved_tables
+
+        print(saved_tables(folder, args.lang))
+        return 0
     try:
         print(write_report(folder, lang=args.lang))
     except OSError as err:
@@ -260,6 +265,8 @@ def _setup_plot(p):
 def _setup_report(p):
     p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)")
     _add_lang(p, "the report's indicator names, headings and figure labels")
+    p.add_argument("--table", action="store_true",
+                   help="print the run's tables (a region's areas side by side) instead of writing the report")
 
 
 def _setup_dashboard(p):

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.engine.indicators import HEADLINE_ROWS, head, row_label
 from sim.engine.metrics import display_width, format_effect, format_indicator  # noqa: F401  (format_effect: re-exported)
+from sim.outputs.area_table import area_tables
 from sim.scenario.loader import Timeline
 
 EFFECT_KEYS_SKIPPED = ("days", "periods", "changes", "window")
@@ -141,6 +142,20 @@ def summary_table(summary: dict, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
+def run_tables(summary: dict, lang: str = "en") -> str:
+    """What the terminal shows of a run: the headline indicators and, for a region, its areas side by
+    side (and the policy's effect by area when the run has one)."""
+    areas = area_tables(summary, lang)
+    return summary_table(summary, lang) + (f"\n\n{areas}" if areas else "")
+
+
+def saved_tables(folder: Path, lang: str = "en") -> str:
+    """`run_tables` of a saved run folder (its summary.json)."""
+    import json
+
+    return run_tables(json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8")), lang)
+
+
 def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en",
                  partitions: int | None = None, scheduler: str | None = None) -> Path:
     """Run one scenario (and, when it has dated changes, its counterfactual) and save its results
@@ -179,6 +194,6 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
     folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
                       draw=(lambda folder: draw_run(folder, lang=lang)) if draw else None, extra_daily=extra)
     if not quiet:
-        print(summary_table(summary, lang))
+        print(run_tables(summary, lang))
         print(f"\nResults: {folder}/  ({wall:.1f} s)")
     return folder
