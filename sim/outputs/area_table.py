@@ -53,7 +53,7 @@ COLUMNS: tuple[AreaColumn, ...] = (
     AreaColumn("out_of_county_fund_share", ("Fund spent", "out of area"), ("区域外基金", "支出占比"),
                "share of the insurance fund spent at hospitals out of the area (区域外医保基金支出占比)",
                "区域外医保基金支出占比：医保基金支付给区域外（市级、省级）医院的比例"),
-    AreaColumn("oop_per_capita", ("Out-of-pocket", "yuan/person/yr"), ("人均自付", "元/年"),
+    AreaColumn("oop_per_capita", ("Out-of-pocket", "yuan/person/yr"), ("人均自付", "（元/年）"),
                "out-of-pocket spending per person per year, yuan (人均年自付医疗费用)", "人均年自付医疗费用（元/年）"),
 )
 
