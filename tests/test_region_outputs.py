@@ -262,3 +262,26 @@ def test_report_has_an_areas_section_for_a_region_only(region_folder, county_fol
     assert '<h2 id="areas">区县</h2>' in build_report(region_folder, "zh")
     county = build_report(county_folder, "en")
     assert 'id="areas"' not in county and 'id="fig-areas"' not in county
+
+
+def test_many_areas_show_the_ten_highest_and_lowest_bars():
+    import numpy as np
+
+    n = 30
+    areas = {f"A{k}": {"grassroots_share": 0.4 + k / 100, "visits_by_tier": {"village": 1, "township": 1, "county": 1,
+                                                                             "tertiary": 1}} for k in range(n)}
+    run = {"summary": {"areas": areas, "grassroots_share": 0.5,
+                       "area_info": {a: {"name": f"Area {a} County", "kind": "rural", "population": 1000}
+                                     for a in areas}},
+           "tables": {"settlements": {"area": list(areas), "x": list(range(n)), "y": [k % 5 for k in range(n)],
+                                      "population": [1000] * n}},
+           "manifest": {"coordinates": "km", "residents": 1000 * n}, "scenario": {"name": "many"},
+           "daily": {"day": np.arange(10)}}
+    fig = fig_areas(run, "en")
+    try:
+        ticks = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+        assert len(ticks) == 21 and ticks[10] == "… 10 more …"
+        assert ticks[-1] == "Area A29" and ticks[0] == "Area A0"  # "County" dropped on the bars
+        assert len([t for t in fig.axes[0].texts if t.get_gid() == "area-label"]) == 6
+    finally:
+        plt.close(fig)

@@ -11,6 +11,7 @@ says the policy's effect). Drawn only for a region run (its summary has `areas`)
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import matplotlib
@@ -22,7 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.engine.metrics import format_effect
 from sim.outputs.area_table import area_name as name_of
@@ -39,11 +40,12 @@ WORDS = {
     "map": ("Where the areas are (size: residents)", "各区县位置（大小：常住人口）"),
     "map_shapes": ("The areas' boundaries", "各区县边界"),
     "bars": ("By area", "各区县"),
-    "bars_effect": ("By area (in brackets: the policy's effect)", "各区县（括号内：政策效应）"),
+    "bars_effect": ("By area (policy effect)", "各区县（政策效应）"),
     "urban": ("Urban district", "市辖区"), "rural": ("County", "县（市）"),
     "hospitals": ("Shared city / provincial hospitals", "市级、省级医院（共用）"),
     "beyond": ("+{n} shared hospital(s) beyond the map", "另有{n}家共用医院在图外"),
     "region": ("region {v}", "全区域 {v}"),
+    "more": ("… {n} more …", "…… 另{n}个 ……"),
     "km_east": ("km east", "以东（公里）"), "km_north": ("km north", "以北（公里）"),
     "longitude": ("Longitude (°E)", "经度（°E）"), "latitude": ("Latitude (°N)", "纬度（°N）"),
 }
@@ -71,6 +73,13 @@ def is_region_run(run: dict) -> bool:
 def area_name(area_id: str, run: dict, lang: str) -> str:
     """An area's name in `lang` (its Chinese name when it has one)."""
     return name_of(area_id, (run["summary"].get("area_info") or {}).get(area_id, {}), lang)
+
+
+def short_name(area_id: str, run: dict, lang: str) -> str:
+    """The name on the map and the bars: in English without "District", "County" or "City" (the
+    marker's shape and the bar's colour say which), so that neighbours' labels fit."""
+    name = area_name(area_id, run, lang)
+    return name if lang == "zh" else re.sub(r"\s+(District|County|City)$", "", name) or name
 
 
 def area_positions(run: dict) -> dict[str, tuple[float, float]]:
@@ -113,11 +122,13 @@ def _map_axes(ax, x: np.ndarray, y: np.ndarray, geo: bool, lang: str) -> None:
     aspect (a degree of longitude is shorter than one of latitude) and its axis labels."""
     cx, cy = (x.min() + x.max()) / 2, (y.min() + y.max()) / 2
     stretch = 1 / max(np.cos(np.radians(cy)), 0.1) if geo else 1.0  # screen height per y unit
-    hx, hy = max(np.ptp(x), 1e-3) / 2 * 1.15, max(np.ptp(y), 1e-3) / 2 * 1.15 * stretch
+    hx, hy = max(np.ptp(x), 1e-3) / 2 * 1.25, max(np.ptp(y), 1e-3) / 2 * 1.25 * stretch
     hx, hy = max(hx, hy * 0.8), max(hy, hx * 0.8)
     ax.set_xlim(cx - hx, cx + hx)
     ax.set_ylim(cy - hy / stretch, cy + hy / stretch)
     ax.set_aspect(stretch if geo else "equal")
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(6))
     ax.set_xlabel(w("longitude" if geo else "km_east", lang))
     ax.set_ylabel(w("latitude" if geo else "km_north", lang))
     ax.grid(False)
@@ -152,8 +163,8 @@ def _labels(ax, run: dict, points: dict[str, tuple[float, float]], shares: dict[
     order = sorted(points, key=lambda a: shares[a])
     shown = order if len(order) <= 20 else order[:3] + order[-3:]
     shown.sort(key=lambda a: -float(info.get(a, {}).get("population", 0)))
-    size = 13 if len(points) <= 12 else 11
-    texts = {aid: ax.annotate(f"{area_name(aid, run, lang)}\n{pct(shares[aid])}", points[aid], textcoords="offset points",
+    size = 12 if len(points) <= 12 else 11
+    texts = {aid: ax.annotate(f"{short_name(aid, run, lang)}\n{pct(shares[aid])}", points[aid], textcoords="offset points",
                               xytext=(0, 0), ha="center", va="center", fontsize=size, gid="area-label", zorder=6,
                               bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
                               arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 1})
@@ -164,22 +175,49 @@ def _labels(ax, run: dict, points: dict[str, tuple[float, float]], shares: dict[
     for text in texts.values():
         text.set_in_layout(False)
     placed = [_marker_box(ax, points[a], r) for a, r in (radii or {}).items()]
+    frame = ax.get_window_extent(renderer)
     for aid, text in texts.items():
         r = (radii or {}).get(aid, 0.0) + 4
-        near = [(0, r, "center", "bottom"), (r, 0, "left", "center"), (0, -r, "center", "top"),
-                (-r, 0, "right", "center")]
-        spots = ([(0, 0, "center", "center")] if radii is None else []) + near + [
-            (dx * 2.6 + np.sign(dx) * 10, dy * 2.6 + np.sign(dy) * 10, ha, va) for dx, dy, ha, va in near]
-        for k, (dx, dy, ha, va) in enumerate(spots):
-            _move(text, dx, dy, ha, va)
+        point = ax.transData.transform(points[aid])
+        labels = placed[len(radii or {}):]
+        best = None
+        for spot in _spots(r, centre=radii is None):
+            _move(text, *spot)
             box = _text_box(text, renderer)
-            if not any(box.overlaps(other) for other in placed):
+            clash = sum(_overlap(box, o) for o in placed) + 4 * (box.width * box.height - _overlap(box, frame))
+            clash += 1000 * _crosses(point, box, labels)
+            if best is None or clash < best[0]:
+                best = (clash, spot, box)
+            if clash == 0:
                 break
-        else:
-            _move(text, *spots[0])
-            box = _text_box(text, renderer)
+        _move(text, *best[1])
         text.arrow_patch.set_visible(abs(text.xyann[0]) + abs(text.xyann[1]) > r + 1)  # moved away: a line to it
-        placed.append(box)
+        placed.append(best[2])
+
+
+def _overlap(a, b) -> float:
+    """The area two display boxes share."""
+    return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+
+
+def _spots(r: float, centre: bool) -> list[tuple[float, float, str, str]]:
+    """Where a label may go, nearest first: (dx, dy) in points from its point, and its alignment.
+    Above, right, below, left and the diagonals, at 1, 2, 3 and 4.5 times the marker's reach."""
+    out = [(0.0, 0.0, "center", "center")] if centre else []
+    for reach in (1.0, 2.0, 3.0, 4.5):
+        for deg in (90, 0, 270, 180, 45, 135, 315, 225):
+            c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+            d = max(r, 8.0) * reach + (reach - 1) * 6
+            out.append((d * c, d * s, "left" if c > 0.3 else "right" if c < -0.3 else "center",
+                        "bottom" if s > 0.3 else "top" if s < -0.3 else "center"))
+    return out
+
+
+def _crosses(point: np.ndarray, box, others: list) -> bool:
+    """True when the line from `point` to the label's `box` runs through another label."""
+    centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+    steps = np.linspace(0, 1, 24)[:, None] * (centre - point) + point
+    return any(o.contains(x, y) for o in others for x, y in steps)
 
 
 def _footprint(run: dict, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -210,10 +248,11 @@ def _circle_map(ax, run: dict, shares: dict[str, float], norm: Normalize, lang: 
     points = area_positions(run)
     ids = [a for a in shares if a in points]
     pops = np.array([float(info.get(a, {}).get("population", 1)) for a in ids])
-    sizes = 200 + 1800 * pops / max(pops.max(), 1.0) if len(ids) <= 20 else 40 + 900 * pops / max(pops.max(), 1.0)
+    sizes = 150 + 1100 * pops / max(pops.max(), 1.0) if len(ids) <= 20 else 40 + 700 * pops / max(pops.max(), 1.0)
     mappable = None
     for kind in ("urban", "rural"):
-        mine = [k for k, a in enumerate(ids) if info.get(a, {}).get("kind", "rural") == kind]
+        mine = sorted((k for k, a in enumerate(ids) if info.get(a, {}).get("kind", "rural") == kind),
+                      key=lambda k: -sizes[k])  # the smaller on top
         if mine:
             mappable = ax.scatter([points[ids[k]][0] for k in mine], [points[ids[k]][1] for k in mine],
                                   s=sizes[mine], c=[shares[ids[k]] for k in mine], cmap=CMAP, norm=norm,
@@ -258,34 +297,40 @@ def _shape_map(ax, run: dict, shares: dict[str, float], norm: Normalize, shapes:
     return ScalarMappable(norm=norm, cmap=cmap), {a: s.label for a, s in shapes.items()}, None
 
 
+MOST_BARS = 24  # beyond this many areas, the bars show the ten highest and the ten lowest
+
+
 def _bars(ax, run: dict, shares: dict[str, float], lang: str) -> None:
-    """Horizontal bars of the share by area, highest at the top, urban and rural in two colours."""
+    """Horizontal bars of the share by area, highest at the top, urban and rural in two colours; for
+    more than `MOST_BARS` areas the ten highest and ten lowest (the tables hold them all)."""
     s = run["summary"]
     info = s.get("area_info") or {}
     effect = (s.get("policy_effect") or {}).get("areas")
     order = sorted(shares, key=lambda a: shares[a])
-    y = np.arange(len(order))
-    colours = [KIND_COLOURS.get(info.get(a, {}).get("kind", "rural"), "#999999") for a in order]
-    ax.barh(y, [shares[a] for a in order], color=colours, height=0.75, gid="area-bars")
-    size = 13 if len(order) <= 14 else max(6, int(200 / len(order)))
-    ax.set_yticks(y, [area_name(a, run, lang) for a in order], fontsize=size)
-    for yi, a in zip(y, order):
+    rows = order if len(order) <= MOST_BARS else [*order[:10], None, *order[-10:]]
+    bars = [(yi, a) for yi, a in enumerate(rows) if a is not None]
+    ax.barh([yi for yi, _ in bars], [shares[a] for _, a in bars], height=0.75, gid="area-bars",
+            color=[KIND_COLOURS.get(info.get(a, {}).get("kind", "rural"), "#999999") for _, a in bars])
+    size = 13 if len(rows) <= 14 else 11 if len(rows) <= MOST_BARS else 9
+    ax.set_yticks(range(len(rows)), [short_name(a, run, lang) if a else w("more", lang, n=len(order) - 20)
+                                     for a in rows], fontsize=size)
+    for yi, a in bars:
         text = pct(shares[a]) + (f"  ({format_effect(effect[a][KEY], 'pct', lang)})" if effect else "")
         ax.annotate(text, (shares[a], yi), xytext=(4, 0), textcoords="offset points", va="center",
-                    fontsize=max(size - 1, 6), gid="value-label",
+                    fontsize=size - 1, gid="value-label",
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.axvline(s[KEY], color="black", linestyle="--", linewidth=1.8, gid="region-share")
-    ax.annotate(w("region", lang, v=pct(s[KEY])), (s[KEY], 1.0), xycoords=("data", "axes fraction"),
-                xytext=(0, 4), textcoords="offset points", ha="center", fontsize=12)
     ax.set_xlim(0, min(1.0, max(shares.values()) * (1.45 if effect else 1.2)))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_ylim(-0.6, len(order) - 0.4)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_title(w("bars_effect" if effect else "bars", lang))
     ax.grid(axis="x", alpha=0.3)
     ax.grid(axis="y", visible=False)
     kinds = [k for k in ("urban", "rural") if any(info.get(a, {}).get("kind") == k for a in order)]
-    ax.legend(handles=[Patch(color=KIND_COLOURS[k], label=w(k, lang)) for k in kinds], loc="upper center",
-              bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=13, frameon=False)
+    handles = [Patch(color=KIND_COLOURS[k], label=w(k, lang)) for k in kinds]
+    handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1.8, label=w("region", lang, v=pct(s[KEY]))))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(handles), fontsize=13,
+              frameon=False, handlelength=1.6, columnspacing=1.2)
 
 
 def _title(run: dict, shares: dict[str, float], lang: str) -> str:
@@ -318,7 +363,7 @@ def _title(run: dict, shares: dict[str, float], lang: str) -> str:
 def fig_areas(run: dict, lang: str = "en", shapes: dict[str, AreaShape] | None = None) -> Figure:
     """The areas' grassroots share on a map (circles, or the `shapes` when given) and in bars."""
     shares = {a: float(v[KEY]) for a, v in run["summary"]["areas"].items()}
-    fig, axes = new_figure(1, 2, width_ratios=(1.25, 1))
+    fig, axes = new_figure(1, 2, width_ratios=(1.9, 1))
     ax_map, ax_bars = axes[0]
     lo, hi = min(shares.values()), max(shares.values())
     norm = Normalize(lo - 0.005, hi + 0.005) if hi - lo < 0.01 else Normalize(lo, hi)
@@ -326,8 +371,8 @@ def fig_areas(run: dict, lang: str = "en", shapes: dict[str, AreaShape] | None =
         mappable, points, radii = _shape_map(ax_map, run, shares, norm, shapes, lang)
     else:
         mappable, points, radii = _circle_map(ax_map, run, shares, norm, lang)
-    bar = fig.colorbar(mappable, ax=ax_map, shrink=0.85, pad=0.02, format=PercentFormatter(1.0, decimals=1))
-    bar.set_label(w("share", lang), fontsize=14)
+    bar = fig.colorbar(mappable, ax=ax_map, shrink=0.8, pad=0.01, aspect=25, format=PercentFormatter(1.0, decimals=1))
+    bar.set_label(w("share", lang), fontsize=13)
     _bars(ax_bars, run, shares, lang)
     finish_figure(fig, run, _title(run, shares, lang), lang)
     _labels(ax_map, run, points, shares, lang, radii)  # last: placed where the laid-out figure has room
