@@ -17,7 +17,7 @@ import pytest
 from sim.cli import main
 from sim.engine.indicators import BY_KEY
 from sim.engine.metrics import format_indicator
-from sim.outputs.area_table import COLUMNS, area_table, area_tables, effect_table, table_rows
+from sim.outputs.area_table import COLUMNS, area_ids, area_table, area_tables, effect_table, table_rows
 from sim.outputs.boundaries import BoundaryError, load_boundaries
 from sim.outputs.plots.areas import fig_areas
 from sim.outputs.results import load_run
@@ -72,7 +72,7 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_the_table_has_one_row_per_area_then_the_region(summary):
     rows = table_rows(summary)
-    names = [info["name"] for info in summary["area_info"].values()]
+    names = ["District 1", "District 2", "County 1", "County 2", "County 3"]  # urban first, each largest first
     assert [r[0] for r in rows] == names + ["Region"]
     assert len(rows) == len(summary["areas"]) + 1 == 6
     text = area_table(summary)
@@ -80,8 +80,13 @@ def test_the_table_has_one_row_per_area_then_the_region(summary):
     assert rows[-1][2] == f"{sum(i['population'] for i in summary['area_info'].values()):,}"
 
 
+def test_the_order_is_the_same_live_and_from_summary_json(summary):
+    shuffled = {**summary, "areas": dict(reversed(list(summary["areas"].items())))}
+    assert table_rows(shuffled) == table_rows(summary)
+
+
 def test_table_values_are_summary_json_values(summary):
-    for row, aid in zip(table_rows(summary), [*summary["areas"], None]):
+    for row, aid in zip(table_rows(summary), [*area_ids(summary), None]):
         values = summary if aid is None else summary["areas"][aid]
         for cell, column in zip(row[3:], COLUMNS):
             assert cell == format_indicator(values[column.key], BY_KEY[column.key].fmt), (aid, column.key)
@@ -99,7 +104,7 @@ def test_chinese_headings(summary):
 def test_effect_table_signs_are_the_policy_effects(summary):
     assert effect_table(summary)
     effect = summary["policy_effect"]
-    for row, aid in zip(table_rows(summary, effect=True), [*summary["areas"], None]):
+    for row, aid in zip(table_rows(summary, effect=True), [*area_ids(summary), None]):
         values = effect if aid is None else effect["areas"][aid]
         for cell, column in zip(row[3:], COLUMNS):
             v = values[column.key]
@@ -243,12 +248,14 @@ def test_without_shapely_the_message_says_how_to_install_it(region_folder, tmp_p
 # ------------------------------------------------------------------ report
 
 def test_areas_section_for_a_region_only(region_folder, county_folder):
-    from sim.outputs.report_areas import area_section
+    from sim.outputs.report_areas import area_section, region_in_words
 
     section = area_section(load_run(region_folder), "en")
     assert '<h2 id="areas">Areas</h2>' in section and 'id="fig-areas"' in section
     assert section.count('<tr class="total">') == 2  # the table and the effect table
     assert area_section(load_run(county_folder), "en") == ""
+    words = region_in_words(load_run(region_folder), 200_000)
+    assert words.startswith("200,000 residents in 5 areas (2 urban districts, 3 counties: District 1, District 2")
 
 
 @pytest.mark.slow

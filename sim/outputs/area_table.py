@@ -88,8 +88,14 @@ def area_name(area_id: str, info: dict, lang: str = "en") -> str:
 
 
 def area_ids(summary: dict) -> list[str]:
-    """The region's area ids, in the region's order."""
-    return list(summary.get("areas") or {})
+    """The region's area ids in the tables' order: urban districts, then counties, each largest first
+    (then by id). The order does not depend on the summary's key order, which summary.json sorts."""
+    info = summary.get("area_info") or {}
+
+    def key(aid: str) -> tuple:
+        meta = info.get(aid, {})
+        return (meta.get("kind") != "urban", -int(meta.get("population", 0)), aid)
+    return sorted(summary.get("areas") or {}, key=key)
 
 
 def table_rows(summary: dict, lang: str = "en", effect: bool = False) -> list[list[str]]:

@@ -21,7 +21,7 @@ import yaml
 
 from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
 from sim.engine.metrics import format_indicator
-from sim.outputs.report_areas import area_section
+from sim.outputs.report_areas import area_section, region_in_words
 from sim.outputs.results import atomic_file, load_run
 from sim.outputs.runs import HEADS, format_effect
 from sim.scenario.loader import ScenarioError, load
@@ -317,7 +317,7 @@ def build_report(folder: Path, lang: str = "en") -> str:
     parts.append(f"<h2>{_e(SECTIONS['scenario'][zh])}</h2>")
     if sc.get("description"):
         parts.append(f"<p>{_e(sc['description'].strip())}</p>")
-    parts.append(f"<p>{_e(county_in_words(sc, n))}</p>")
+    parts.append(f"<p>{_e(region_in_words(run, n) if s.get('areas') else county_in_words(sc, n))}</p>")
     changes = changes_in_words(sc)
     if changes:
         parts.append("<p><b>Dated changes</b></p><ul>" + "".join(f"<li>{_e(c)}</li>" for c in changes) + "</ul>")

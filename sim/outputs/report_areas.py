@@ -12,7 +12,7 @@ import html
 
 import matplotlib.pyplot as plt
 
-from sim.outputs.area_table import effect_table, is_region, legend, table_heads, table_rows, word
+from sim.outputs.area_table import area_ids, effect_table, is_region, legend, table_heads, table_rows, word
 from sim.outputs.plots.areas import fig_areas
 from sim.outputs.plots.style import resolve_lang
 
@@ -51,6 +51,18 @@ def _figure(run: dict, lang: str) -> str:
     note = FIGURE_NOTE[1 if lang == "zh" else 0]
     return (f'<figure id="fig-areas"><img alt="{_e(finding)}" src="data:image/png;base64,{data}">'
             f"<figcaption><b>{_e(finding)}.</b> {_e(note)}</figcaption></figure>")
+
+
+def region_in_words(run: dict, residents: int) -> str:
+    """One sentence describing a region: its areas by kind and the hospitals they share."""
+    info = run["summary"].get("area_info") or {}
+    kinds = [i.get("kind") for i in info.values()]
+    fac = (run.get("tables") or {}).get("facilities") or {}
+    shared = sum(1 for a, tier in zip(fac.get("area", []), fac.get("tier", [])) if a in ("", None) and tier == "tertiary")
+    names = ", ".join(info[a].get("name") or a for a in area_ids(run["summary"]) if a in info)
+    return (f"{residents:,} residents in {len(info)} areas ({kinds.count('urban')} urban districts, "
+            f"{kinds.count('rural')} counties: {names}) sharing {shared} city and provincial hospitals "
+            "(see the Areas section).")
 
 
 def area_section(run: dict, lang: str = "en") -> str:
