@@ -2,8 +2,8 @@
 
     python run.py SCENARIO.yaml [--seed N] [--days N] [--out DIR] [--set key.path=value ...]
     python run.py validate FILE...
-    python run.py plot RUN_DIR [--lang zh]
-    python run.py report RUN_DIR
+    python run.py plot RUN_DIR [--lang zh] [--boundaries FILE.geojson [--boundary-key PROPERTY]]
+    python run.py report RUN_DIR [--table]
     python run.py dashboard [--port 8765]
     python run.py compare | sweep | sensitivity | calibrate | validate-model ...  (see --help of each)
 """
@@ -177,12 +177,21 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    shapes = None
+    if getattr(args, "boundaries", None):  # the areas' map from the planner's GeoJSON boundaries
+        from sim.outputs.boundaries import BoundaryError, boundaries_for_run
+
+        try:
+            shapes = boundaries_for_run(folder, args.boundaries, args.boundary_key)
+        except BoundaryError as err:
+            print(f"error: {err}; no figure was drawn", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
         if experiment_kind(folder):  # a compare, sweep or sensitivity folder
             for p in draw_experiment(folder):
                 print(p)
             return 0
-        for p in draw_run(folder, lang=getattr(args, "lang", "en")):
+        for p in draw_run(folder, lang=getattr(args, "lang", "en"), shapes=shapes):
             print(p)
     except OSError as err:
         print(f"error: {_write_error(err, folder)}; figures already there were kept", file=sys.stderr)
@@ -199,6 +208,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if getattr(args, "table", False):  # the terminal tables of the saved run; no report is written
+        from sim.outputs.runs import saved_tables
+
+        print(saved_tables(folder, args.lang))
+        return 0
     try:
         print(write_report(folder, lang=args.lang))
     except OSError as err:
@@ -266,11 +280,17 @@ def _add_lang(p, what: str = "figure labels"):
 def _setup_plot(p):
     p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)")
     _add_lang(p)
+    p.add_argument("--boundaries", metavar="FILE.geojson",
+                   help="a region's areas drawn with their boundaries from this GeoJSON file (needs the [geo] extra)")
+    p.add_argument("--boundary-key", metavar="PROPERTY",
+                   help="the GeoJSON property naming each area (default: the one matching area_id, name or name_zh)")
 
 
 def _setup_report(p):
     p.add_argument("folder", help="a run folder (results/<name>/<timestamp>)")
     _add_lang(p, "the report's indicator names, headings and figure labels")
+    p.add_argument("--table", action="store_true",
+                   help="print the run's tables (a region's areas side by side) instead of writing the report")
 
 
 def _setup_dashboard(p):

@@ -351,6 +351,18 @@ def format_indicator(value: float, kind: str, lang: str = "en") -> str:
     return f"{value:,.{kind[-1]}f}"
 
 
+def format_effect(value: float, fmt: str, lang: str = "en") -> str:
+    """A difference with its sign: percentage points for shares, else the indicator's format."""
+    if fmt == "pct":
+        text = f"{abs(value) * 100:.2f}"
+        sign = "±" if float(text) == 0 else "-" if value < 0 else "+"
+        return f"{sign}{text} pp" if lang == "en" else f"{sign}{text}个百分点"
+    text = format_indicator(abs(value), fmt, lang)
+    if not any(ch in "123456789" for ch in text):  # rounds to nothing: no sign to mislead
+        return "±" + text
+    return ("-" if value < 0 else "+") + text
+
+
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal (Chinese characters take two)."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -4,8 +4,9 @@
 
 writes `report.html` into the folder: the scenario in words (its description, the county,
 the dated changes, the levers set away from the schema defaults), the headline
-indicators before and after the first change, every run figure embedded as a PNG with a
-sentence on what it shows, and the caveats. No external assets: it can be emailed.
+indicators before and after the first change, for a region its areas side by side (the table,
+the policy's effect by area, the areas' figure: `sim.outputs.report_areas`), every run figure
+embedded as a PNG with a sentence on what it shows, and the caveats. No external assets: it can be emailed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 
 from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
 from sim.engine.metrics import format_indicator
+from sim.outputs.report_areas import area_section, region_in_words
 from sim.outputs.results import atomic_file, load_run
 from sim.outputs.runs import HEADS, format_effect
 from sim.scenario.loader import ScenarioError, load
@@ -315,7 +317,7 @@ def build_report(folder: Path, lang: str = "en") -> str:
     parts.append(f"<h2>{_e(SECTIONS['scenario'][zh])}</h2>")
     if sc.get("description"):
         parts.append(f"<p>{_e(sc['description'].strip())}</p>")
-    parts.append(f"<p>{_e(county_in_words(sc, n))}</p>")
+    parts.append(f"<p>{_e(region_in_words(run, n) if s.get('areas') else county_in_words(sc, n))}</p>")
     changes = changes_in_words(sc)
     if changes:
         parts.append("<p><b>Dated changes</b></p><ul>" + "".join(f"<li>{_e(c)}</li>" for c in changes) + "</ul>")
@@ -336,6 +338,9 @@ def build_report(folder: Path, lang: str = "en") -> str:
 
     parts.append(f"<h2>{_e(SECTIONS['indicators'][zh])}</h2>")
     parts.append(indicator_table(s, lang))
+    areas = area_section(run, lang)  # a region's areas side by side ('' for a county)
+    if areas:
+        parts.append(areas)
 
     parts.append(f"<h2>{_e(SECTIONS['figures'][zh])}</h2>")
     figures = build_figures(run, lang)

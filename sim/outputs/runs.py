@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from sim.engine.indicators import HEADLINE_ROWS, head, row_label
-from sim.engine.metrics import display_width, format_indicator
+from sim.engine.metrics import display_width, format_effect, format_indicator  # noqa: F401  (format_effect: re-exported)
+from sim.outputs.area_table import area_tables
 from sim.scenario.loader import Timeline
 
 EFFECT_KEYS_SKIPPED = ("days", "periods", "changes", "window")
@@ -116,18 +117,6 @@ def _cells(summary: dict, lang: str) -> tuple[list[str], list[dict], list[str | 
     return heads, cols, kinds
 
 
-def format_effect(value: float, fmt: str, lang: str = "en") -> str:
-    """A difference with its sign: percentage points for shares, else the indicator's format."""
-    if fmt == "pct":
-        text = f"{abs(value) * 100:.2f}"
-        sign = "±" if float(text) == 0 else "-" if value < 0 else "+"
-        return f"{sign}{text} pp" if lang == "en" else f"{sign}{text}个百分点"
-    text = format_indicator(abs(value), fmt, lang)
-    if not any(ch in "123456789" for ch in text):  # rounds to nothing: no sign to mislead
-        return "±" + text
-    return ("-" if value < 0 else "+") + text
-
-
 def summary_table(summary: dict, lang: str = "en") -> str:
     """The headline indicators as a text table in `lang` ('en' or 'zh'). A run with dated changes
     shows, from the first change day, the run without the policy, with it and the effect, then
@@ -151,6 +140,20 @@ def summary_table(summary: dict, lang: str = "en") -> str:
         start, end = summary["policy_effect_window"]
         lines += ["", _h("effect_note", lang, start=start, end=end - 1), _h("calendar", lang)]
     return "\n".join(lines)
+
+
+def run_tables(summary: dict, lang: str = "en") -> str:
+    """What the terminal shows of a run: the headline indicators and, for a region, its areas side by
+    side (and the policy's effect by area when the run has one)."""
+    areas = area_tables(summary, lang)
+    return summary_table(summary, lang) + (f"\n\n{areas}" if areas else "")
+
+
+def saved_tables(folder: Path, lang: str = "en") -> str:
+    """`run_tables` of a saved run folder (its summary.json)."""
+    import json
+
+    return run_tables(json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8")), lang)
 
 
 def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool = False, lang: str = "en",
@@ -191,6 +194,6 @@ def run_scenario(timeline: Timeline, out: Path, draw: bool = True, quiet: bool =
     folder = save_run(out, base.name, timeline.resolved(), model.daily(), summary, meta, tables=tables,
                       draw=(lambda folder: draw_run(folder, lang=lang)) if draw else None, extra_daily=extra)
     if not quiet:
-        print(summary_table(summary, lang))
+        print(run_tables(summary, lang))
         print(f"\nResults: {folder}/  ({wall:.1f} s)")
     return folder

@@ -9,6 +9,7 @@ them all as PNGs. Nothing here runs the model.
     network       the referral network on the county map (sim/plots/flows.py)
     fund          insurance fund spending by tier, in / out of county, and the balance
     burden        out-of-pocket spending and care forgone, by income group and severity
+    areas         a region's areas: the grassroots share on a map and in bars (sim/plots/areas.py)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
 
 from sim.engine.metrics import OUTCOMES, QUINTILES, group
+from sim.outputs.plots.areas import fig_areas, is_region_run
 from sim.outputs.plots.common import (effect_lead, effect_phrase, finish_figure, first_change, new_figure, period_label,
                                       periods, residents, rose_fell, with_and_without)
 from sim.outputs.plots.flows import fig_flow, fig_network
@@ -384,20 +386,24 @@ def figure_file(name: str, lang: str) -> str:
     return f"{name}.png" if lang == "en" else f"{name}_{lang}.png"
 
 
-def draw_run(folder: Path, lang: str = "en") -> list[Path]:
+def draw_run(folder: Path, lang: str = "en", shapes: dict | None = None) -> list[Path]:
     """Draw every run figure from a run folder's saved files into folder/figures/; return the paths.
 
-    Chinese figures (`lang="zh"`) are named `<name>_zh.png` beside the English ones. Each file
-    is written beside its final name and renamed into place: a failure (a full disk) leaves the
-    figures that were there before, never a broken PNG."""
+    A region run also gets `areas.png` (`sim.outputs.plots.areas`; its map drawn from the areas'
+    boundaries when `shapes` are given). Chinese figures (`lang="zh"`) are named `<name>_zh.png`
+    beside the English ones. Each file is written beside its final name and renamed into place: a
+    failure (a full disk) leaves the figures that were there before, never a broken PNG."""
     folder = Path(folder)
     run = load_run(folder)
     out = folder / "figures"
     out.mkdir(exist_ok=True)
     lang, style = resolve_lang(lang)
+    makers = dict(FIGURES)
+    if is_region_run(run):
+        makers["areas"] = lambda run, lang: fig_areas(run, lang, shapes)
     paths = []
     with plt.rc_context(style):
-        for name, fn in FIGURES.items():
+        for name, fn in makers.items():
             fig = fn(run, lang)
             path = out / figure_file(name, lang)
             try:
