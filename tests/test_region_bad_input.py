@@ -201,3 +201,18 @@ def test_any_by_kind_or_by_area_loads_or_is_refused(section, key, value, tmp_pat
         load(path)
     except ScenarioError as err:
         assert err.problems and all(p.file and str(p) for p in err.problems)
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_refused(tmp_path, capsys):
+    """A reachable scheduler with no workers: exit 2 saying how to start one, nothing built or written."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None) as cluster:
+        out = tmp_path / "results"
+        code, stderr = _main(capsys, str(write_region(tmp_path)), "--out", str(out), "--no-figures",
+                             "--scheduler", cluster.scheduler_address)
+    assert code == 2, stderr
+    assert f"the Dask scheduler at {cluster.scheduler_address} has no workers" in stderr
+    assert "dask worker" in stderr and "Traceback" not in stderr
+    assert not out.exists()

@@ -38,9 +38,9 @@ class AreaColumn:
 
 
 COLUMNS: tuple[AreaColumn, ...] = (
-    AreaColumn("grassroots_share", ("Grassroots", "in-area"), ("基层诊疗", "人次占比"),
-               "grassroots share of the residents' visits within the area, the official definition (基层诊疗人次占比)",
-               "基层诊疗人次占比：基层医疗卫生机构诊疗人次占居民在区域内就诊人次的比例（官方口径）"),
+    AreaColumn("grassroots_share", ("Grassroots", "in-area"), ("区域内基层", "诊疗人次占比"),
+               "grassroots share of the residents' visits within the area, the official definition (区域内基层诊疗人次占比)",
+               "区域内基层诊疗人次占比：基层医疗卫生机构诊疗人次占居民在区域内就诊人次的比例（官方口径）"),
     AreaColumn("grassroots_share_all", ("Grassroots", "all visits"), ("基层占全部", "就诊比例"),
                "grassroots share of all the residents' visits, in the area and out of it",
                "基层占全部就诊比例：基层诊疗人次占居民全部就诊人次（含到区域外就诊）的比例"),

@@ -18,9 +18,9 @@ from sim.outputs.plots.style import resolve_lang
 
 HEADING = ("Areas", "区县")
 FIGURE_NOTE = ("Each area where its residents live (a square for an urban district, a circle for a county; size: "
-               "residents), coloured by the official grassroots share of in-area visits (基层诊疗人次占比); beside it "
+               "residents), coloured by the official grassroots share of in-area visits (区域内基层诊疗人次占比); beside it "
                "the same share area by area, with the region's as a dashed line.",
-               "各区县位于其居民所在处（方形为市辖区，圆形为县；大小为常住人口），颜色为基层诊疗人次占比；右侧为各区县的"
+               "各区县位于其居民所在处（方形为市辖区，圆形为县；大小为常住人口），颜色为区域内基层诊疗人次占比；右侧为各区县的"
                "同一指标，虚线为全区域。")
 CSS = ("table.areas td:nth-child(2){text-align:left} table.areas tr.total td{font-weight:bold;"
        "border-top:2px solid #999} p.legend{font-size:.9em;color:#444}")

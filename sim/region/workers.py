@@ -43,11 +43,32 @@ def scheduler_problem(address: str, timeout: float = 5.0) -> str | None:
         return f"--scheduler {address}: allowed: tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            return None
+            pass
     except (OSError, ValueError) as err:
         reason = "no answer" if isinstance(err, TimeoutError) else (getattr(err, "strerror", None) or str(err))
         return (f"cannot reach the Dask scheduler at {address} ({reason}); allowed: the address of a running "
                 "scheduler (`dask scheduler` prints it), or no --scheduler for a local cluster")
+    return _no_workers_problem(address, timeout)
+
+
+def _no_workers_problem(address: str, timeout: float) -> str | None:
+    """Why a reachable address cannot run a region (not a Dask scheduler, or one with no workers
+    after `timeout` seconds), or None."""
+    from dask.distributed import Client
+
+    try:
+        client = Client(address, timeout=timeout)
+    except Exception as err:  # noqa: BLE001  (whatever answers there is not a Dask scheduler)
+        return (f"{address} does not answer as a Dask scheduler ({type(err).__name__}); allowed: the address "
+                "`dask scheduler` prints")
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+        return None
+    except TimeoutError:
+        return (f"the Dask scheduler at {address} has no workers; allowed: a scheduler with workers "
+                f"(on each machine: `dask worker {address} --nthreads 1`)")
+    finally:
+        client.close()
 
 
 class LocalGroups:

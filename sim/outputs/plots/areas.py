@@ -2,7 +2,7 @@
 
 Left, a map: each area where its residents live (the resident-weighted centre of its settlements),
 a square for an urban district and a circle for a county, sized by residents and coloured by the
-grassroots share of in-area visits (基层诊疗人次占比), with a colour bar; the shared city and
+grassroots share of in-area visits (区域内基层诊疗人次占比), with a colour bar; the shared city and
 provincial hospitals as black crosses. With the areas' boundaries (`shapes`, read from a GeoJSON
 file by `sim.outputs.boundaries`) the map is a choropleth of the real polygons instead. Right,
 bars of the same share by area (urban and rural in two colours; with a policy change, each bar
@@ -36,7 +36,7 @@ CMAP = "viridis"  # sequential and colour-blind safe
 KIND_COLOURS = {"urban": OKABE_ITO["blue"], "rural": OKABE_ITO["orange"]}
 KIND_MARKERS = {"urban": "s", "rural": "o"}
 WORDS = {
-    "share": ("Grassroots share of in-area visits", "基层诊疗人次占比"),
+    "share": ("Grassroots share of in-area visits", "区域内基层诊疗人次占比"),
     "map": ("Where the areas are (size: residents)", "各区县位置（大小：常住人口）"),
     "map_shapes": ("The areas' boundaries", "各区县边界"),
     "bars": ("By area", "各区县"),
@@ -343,7 +343,7 @@ def _title(run: dict, shares: dict[str, float], lang: str) -> str:
         d = lambda a: format_effect(diffs[a], "pct", lang)  # noqa: E731
         region = format_effect(s["policy_effect"][KEY], "pct", lang)
         if lang == "zh":
-            return (effect_lead(run, lang) + f"各区县基层诊疗人次占比变化 {d(lo)}（{area_name(lo, run, lang)}）至 "
+            return (effect_lead(run, lang) + f"各区县区域内基层诊疗人次占比变化 {d(lo)}（{area_name(lo, run, lang)}）至 "
                     f"{d(hi)}（{area_name(hi, run, lang)}），全区域 {region}")
         return (effect_lead(run, lang) + f"the grassroots share of in-area visits moved by {d(lo)} "
                 f"({area_name(lo, run, lang)}) to {d(hi)} ({area_name(hi, run, lang)}); region {region}")
@@ -351,7 +351,7 @@ def _title(run: dict, shares: dict[str, float], lang: str) -> str:
     urban, rural = kind_share(run, "urban"), kind_share(run, "rural")
     both = urban is not None and rural is not None
     if lang == "zh":
-        return (f"基层诊疗人次占比：{area_name(lo, run, lang)} {pct(shares[lo])} 至 {area_name(hi, run, lang)} "
+        return (f"区域内基层诊疗人次占比：{area_name(lo, run, lang)} {pct(shares[lo])} 至 {area_name(hi, run, lang)} "
                 f"{pct(shares[hi])}" + (f"；市辖区 {pct(urban)}，县（市）{pct(rural)}" if both else "")
                 + f"；全区域 {pct(s[KEY])}")
     return (f"Grassroots share of in-area visits: {pct(shares[lo])} ({area_name(lo, run, lang)}) to "
