@@ -113,6 +113,17 @@ def test_effect_table_signs_are_the_policy_effects(summary):
             assert cell[0] == "±" or (v > 0) == (cell[0] == "+")
 
 
+def test_a_regions_headline_table_speaks_of_areas_and_a_countys_of_the_county(summary, county_folder):
+    """A region's headline rows say in-area / 区域内 (each area's own residents), a county's in-county / 县域内."""
+    from sim.outputs.runs import summary_table
+
+    county = json.loads((county_folder / "summary.json").read_text(encoding="utf-8"))
+    for lang, area_word, county_word in (("en", "in-area", "in-county"), ("zh", "区域内", "县域内")):
+        region_text, county_text = summary_table(summary, lang), summary_table(county, lang)
+        assert area_word in region_text and county_word not in region_text
+        assert county_word in county_text and area_word not in county_text
+
+
 def test_no_area_tables_for_a_county(county_folder):
     s = json.loads((county_folder / "summary.json").read_text(encoding="utf-8"))
     assert area_tables(s) == "" and effect_table(s) == ""

@@ -198,6 +198,19 @@ def label(name: str, lang: str = "en") -> str:
     return f"{ind.en}: {' → '.join(members) if ind.key == 'flow' else ', '.join(members)}"
 
 
+AREA_WORDS = (("In-county", "In-area"), ("in-county", "in-area"), ("Out-of-county", "Out-of-area"),
+              ("out-of-county", "out-of-area"), ("out of county", "out of the area"), ("县域内", "区域内"),
+              ("县域外", "区域外"))
+
+
+def for_areas(label: str) -> str:
+    """A county's label said of a region's areas (县域内 -> 区域内, in-county -> in-area): each area's
+    residents' own area, as in the areas' tables."""
+    for county, area in AREA_WORDS:
+        label = label.replace(county, area)
+    return label
+
+
 def row_label(ind: Indicator, lang: str = "en") -> str:
     """A table row's label: the label, and "yuan" for amounts of money (the cells carry every other unit)."""
     if ind.unit != "yuan" or (lang == "zh" and ind.fmt == "money"):  # 万元 is printed in the cell

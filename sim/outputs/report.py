@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
+from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, for_areas, head, label, row_label
 from sim.engine.metrics import format_indicator
 from sim.outputs.report_areas import area_section, region_in_words
 from sim.outputs.results import atomic_file, load_run
@@ -164,9 +164,10 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
     if periods:
         heads += [head("before", lang, day=day), head("after", lang, day=day), head("change", lang)]
     rows = []
+    words = for_areas if "areas" in summary else str  # a region: each area's own residents, "in-area"
     for ind in HEADLINE_ROWS:
         key, kind = ind.key, ind.fmt
-        cells = [_e(row_label(ind, lang)), _e(format_indicator(summary[key], kind, lang))]
+        cells = [_e(words(row_label(ind, lang))), _e(format_indicator(summary[key], kind, lang))]
         if effect:
             cells += [_e(format_indicator(periods["without_policy"][key], kind, lang)),
                       _e(format_indicator(periods["after"][key], kind, lang)),
