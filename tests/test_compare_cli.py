@@ -119,7 +119,8 @@ def test_plot_redraws_a_comparison_folder(county, tmp_path, capsys):
     assert (folder / "figures" / "forest.png").stat().st_size > 10_000 and "forest.png" in out
 
 
-SWEEP = ("--vary", "signing.target_rate=0.35:0.75:3", "--reps", "3", "--seed", "3", "--days", "120")
+# 18 replications: enough that a busy machine still sees the sweep stopped half way
+SWEEP = ("--vary", "signing.target_rate=0.35:0.75:3", "--reps", "6", "--seed", "3", "--days", "120")
 
 
 def _sweep_files(folder: Path) -> dict[str, bytes]:
@@ -157,7 +158,7 @@ def test_a_sweep_stopped_half_way_resumes_to_the_same_data(county, tmp_path, cap
     proc.wait(timeout=60)
     err = log.read_text()
     kept = list(out.glob("sweep/*/runs/*/rep-*/replication.json"))
-    assert 3 <= len(kept) < 9, "the sweep should stop half way"
+    assert 3 <= len(kept) < 18, "the sweep should stop half way"
     if how == "SIGINT":
         assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
     folder = only(out / "sweep")
