@@ -119,8 +119,7 @@ def test_plot_redraws_a_comparison_folder(county, tmp_path, capsys):
     assert (folder / "figures" / "forest.png").stat().st_size > 10_000 and "forest.png" in out
 
 
-# 18 replications: enough that a busy machine still sees the sweep stopped half way
-SWEEP = ("--vary", "signing.target_rate=0.35:0.75:3", "--reps", "6", "--seed", "3", "--days", "120")
+SWEEP = ("--vary", "signing.target_rate=0.35:0.75:3", "--reps", "3", "--seed", "3", "--days", "120")
 
 
 def _sweep_files(folder: Path) -> dict[str, bytes]:
@@ -137,6 +136,12 @@ def uninterrupted_sweep(county, tmp_path_factory) -> dict[str, bytes]:
     return _sweep_files(only(out / "sweep"))
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """In the child: Ctrl-C acts, as at a terminal. A suite started in the background (`cmd &` in a
+    script) runs with SIGINT ignored, and a child would inherit that and never be interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_a_sweep_stopped_half_way_resumes_to_the_same_data(county, tmp_path, capsys, how, uninterrupted_sweep):
@@ -148,7 +153,7 @@ def test_a_sweep_stopped_half_way_resumes_to_the_same_data(county, tmp_path, cap
     with open(log, "w") as err_file:
         proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(county / "base.yaml"), *SWEEP,
                                  "--workers", workers, "--out", str(out), "--no-figures"], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=err_file)
+                                stdout=subprocess.DEVNULL, stderr=err_file, preexec_fn=_ctrl_c_as_at_a_terminal)
     finished = []
     deadline = time.monotonic() + 120
     while len(finished) < 3 and time.monotonic() < deadline and proc.poll() is None:
@@ -158,7 +163,7 @@ def test_a_sweep_stopped_half_way_resumes_to_the_same_data(county, tmp_path, cap
     proc.wait(timeout=60)
     err = log.read_text()
     kept = list(out.glob("sweep/*/runs/*/rep-*/replication.json"))
-    assert 3 <= len(kept) < 18, "the sweep should stop half way"
+    assert 3 <= len(kept) < 9, "the sweep should stop half way"
     if how == "SIGINT":
         assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
     folder = only(out / "sweep")
