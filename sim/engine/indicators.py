@@ -211,11 +211,14 @@ def for_areas(label: str) -> str:
     return label
 
 
-def row_label(ind: Indicator, lang: str = "en") -> str:
-    """A table row's label: the label, and "yuan" for amounts of money (the cells carry every other unit)."""
+def row_label(ind: Indicator, lang: str = "en", areas: bool = False) -> str:
+    """A table row's label: the label, and "yuan" for amounts of money (the cells carry every other unit);
+    with `areas`, said of a region's areas (`for_areas`)."""
     if ind.unit != "yuan" or (lang == "zh" and ind.fmt == "money"):  # 万元 is printed in the cell
-        return ind.label(lang)
-    return f"{ind.zh}（元）" if lang == "zh" else f"{ind.en}, yuan"
+        text = ind.label(lang)
+    else:
+        text = f"{ind.zh}（元）" if lang == "zh" else f"{ind.en}, yuan"
+    return for_areas(text) if areas else text
 
 
 def unit_label(name: str, lang: str = "en") -> str:

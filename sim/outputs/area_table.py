@@ -80,6 +80,11 @@ def is_region(summary: dict) -> bool:
     return bool(summary.get("areas"))
 
 
+def has_area_effect(summary: dict) -> bool:
+    """True for a region run with a policy change (its `policy_effect` has `areas`)."""
+    return is_region(summary) and "areas" in summary.get("policy_effect", {})
+
+
 def area_name(area_id: str, info: dict, lang: str = "en") -> str:
     """An area's name in `lang` (the Chinese name when there is one, else the name; else its id)."""
     if lang == "zh" and info.get("name_zh"):
@@ -156,7 +161,7 @@ def area_table(summary: dict, lang: str = "en") -> str:
 
 def effect_table(summary: dict, lang: str = "en") -> str:
     """The policy's effect by area as terminal text ('' without a policy change or for a county)."""
-    if not is_region(summary) or "areas" not in summary.get("policy_effect", {}):
+    if not has_area_effect(summary):
         return ""
     start, end = summary["policy_effect_window"]
     title = word("effect_title", lang, start=start, end=end - 1)

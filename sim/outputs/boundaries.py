@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.outputs.area_table import is_region
 from sim.outputs.plots.areas import AreaShape
 
 INSTALL = 'the map from boundaries needs shapely, TierFlow\'s optional extra "geo": pip install -e ".[geo]"'
@@ -198,7 +199,7 @@ def boundaries_for_run(folder: Path, path: Path, key: str | None = None) -> dict
     if not summary_file.exists():
         raise BoundaryError(f"--boundaries: {folder} is not a run folder (no summary.json)")
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    if not summary.get("areas"):
+    if not is_region(summary):
         raise BoundaryError(f"--boundaries draws a region's areas, and {folder} is a run of one county; "
                             "allowed: a region run (a scenario with a region: section)")
     info = summary.get("area_info") or {a: {} for a in summary["areas"]}

@@ -19,8 +19,9 @@ from typing import Any
 
 import yaml
 
-from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, for_areas, head, label, row_label
+from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
 from sim.engine.metrics import format_indicator
+from sim.outputs.area_table import is_region
 from sim.outputs.report_areas import area_section, region_in_words
 from sim.outputs.results import atomic_file, load_run
 from sim.outputs.runs import HEADS, format_effect
@@ -164,10 +165,9 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
     if periods:
         heads += [head("before", lang, day=day), head("after", lang, day=day), head("change", lang)]
     rows = []
-    words = for_areas if "areas" in summary else str  # a region: each area's own residents, "in-area"
     for ind in HEADLINE_ROWS:
         key, kind = ind.key, ind.fmt
-        cells = [_e(words(row_label(ind, lang))), _e(format_indicator(summary[key], kind, lang))]
+        cells = [_e(row_label(ind, lang, areas=is_region(summary))), _e(format_indicator(summary[key], kind, lang))]
         if effect:
             cells += [_e(format_indicator(periods["without_policy"][key], kind, lang)),
                       _e(format_indicator(periods["after"][key], kind, lang)),
@@ -318,7 +318,7 @@ def build_report(folder: Path, lang: str = "en") -> str:
     parts.append(f"<h2>{_e(SECTIONS['scenario'][zh])}</h2>")
     if sc.get("description"):
         parts.append(f"<p>{_e(sc['description'].strip())}</p>")
-    parts.append(f"<p>{_e(region_in_words(run, n) if s.get('areas') else county_in_words(sc, n))}</p>")
+    parts.append(f"<p>{_e(region_in_words(run, n) if is_region(s) else county_in_words(sc, n))}</p>")
     changes = changes_in_words(sc)
     if changes:
         parts.append("<p><b>Dated changes</b></p><ul>" + "".join(f"<li>{_e(c)}</li>" for c in changes) + "</ul>")

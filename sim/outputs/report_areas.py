@@ -12,7 +12,7 @@ import html
 
 import matplotlib.pyplot as plt
 
-from sim.outputs.area_table import area_ids, effect_table, is_region, legend, table_heads, table_rows, word
+from sim.outputs.area_table import area_ids, has_area_effect, is_region, legend, table_heads, table_rows, word
 from sim.outputs.plots.areas import fig_areas
 from sim.outputs.plots.style import resolve_lang
 
@@ -73,7 +73,7 @@ def area_section(run: dict, lang: str = "en") -> str:
     zh = int(lang == "zh")
     parts = [f"<style>{CSS}</style>", f'<h2 id="areas">{_e(HEADING[zh])}</h2>',
              f"<p><b>{_e(word('title', lang, days=int(s.get('days', 0))))}</b></p>", html_table(s, lang)]
-    if effect_table(s, lang):
+    if has_area_effect(s):
         start, end = s["policy_effect_window"]
         parts += [f"<p><b>{_e(word('effect_title', lang, start=start, end=end - 1))}</b></p>",
                   html_table(s, lang, effect=True)]

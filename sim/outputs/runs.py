@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.engine.indicators import HEADLINE_ROWS, for_areas, head, row_label
+from sim.engine.indicators import HEADLINE_ROWS, head, row_label
 from sim.engine.metrics import display_width, format_effect, format_indicator  # noqa: F401  (format_effect: re-exported)
-from sim.outputs.area_table import area_tables
+from sim.outputs.area_table import area_tables, is_region
 from sim.scenario.loader import Timeline
 
 EFFECT_KEYS_SKIPPED = ("days", "periods", "changes", "window")
@@ -124,8 +124,7 @@ def summary_table(summary: dict, lang: str = "en") -> str:
     display width (a Chinese character takes two)."""
     heads, cols, kinds = _cells(summary, lang)
     heads = [h[0].lower() + h[1:] for h in heads] if lang == "en" else heads  # as before: "whole run"
-    label = for_areas if "areas" in summary else str  # a region: each area's own residents, "in-area"
-    rows = [(label(row_label(ind, lang)), [format_effect(c[ind.key], ind.fmt, lang) if k == "effect"
+    rows = [(row_label(ind, lang, areas=is_region(summary)), [format_effect(c[ind.key], ind.fmt, lang) if k == "effect"
                                      else format_indicator(c[ind.key], ind.fmt, lang)
                                      for c, k in zip(cols, kinds)])
             for ind in HEADLINE_ROWS]
