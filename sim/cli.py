@@ -98,7 +98,6 @@ def _results_folder_problem(out: Path, name: str) -> str | None:
     unmounted disk is reported instead of writing results somewhere unexpected. The check leaves
     no folder behind, so a run that fails before saving leaves nothing."""
     import tempfile
-    from contextlib import suppress
 
     if out.exists() and not out.is_dir():
         return f"results folder {out} is a file, not a folder"
@@ -107,17 +106,14 @@ def _results_folder_problem(out: Path, name: str) -> str | None:
         return f"results folder {out} cannot be created: {parent} is a file"
     if not out.exists() and not parent.exists():
         return f"results folder {out} does not exist, nor does {parent} (check --out)"
-    made = [p for p in (out, out / name) if not p.exists()]
+    # Probe the deepest folder that already exists with a nameless file: creating and removing
+    # out/name here would race with other runs started at the same moment into the same folder.
+    probe = next(p for p in (out / name, out, parent) if p.exists())
     try:
-        (out / name).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out / name):
+        with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as err:
         return f"results folder {out} is not writable ({err.strerror or err})"
-    finally:
-        for folder in reversed(made):  # made only to try writing: the run makes its own when it saves
-            with suppress(OSError):
-                folder.rmdir()
     return None
 
 

@@ -161,6 +161,17 @@ def test_a_results_folder_that_cannot_be_used_is_refused_before_the_run(tmp_path
     assert err.count("\n") == 1 and says in err and str(tmp_path) in err
 
 
+def test_the_folder_check_neither_makes_nor_removes_a_folder(tmp_path, monkeypatch):
+    # A check that made out/name to write in, then removed it, could remove the folder another run
+    # started at the same moment had just made, and that run then saw "not writable" (seen in CI).
+    touched = []
+    monkeypatch.setattr(os, "mkdir", lambda *a, **k: touched.append(("mkdir", a)))
+    monkeypatch.setattr(os, "rmdir", lambda *a, **k: touched.append(("rmdir", a)))
+    for out in (tmp_path, tmp_path / "new"):
+        assert cli._results_folder_problem(out, "baseline") is None
+    assert touched == [] and everything_under(tmp_path) == []
+
+
 def test_an_unwritable_results_folder_is_refused(capsys):
     if os.access("/proc", os.W_OK) and os.path.exists("/proc/tierflow-test"):
         pytest.skip("/proc is writable here")
