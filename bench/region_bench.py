@@ -1,8 +1,9 @@
 """Benchmark: regions in one process against the same regions on Dask workers, and the daily coupling.
 
-    .venv/bin/python bench/region_bench.py              # the full benchmark (about 25 minutes on 2 cores)
+    .venv/bin/python bench/region_bench.py              # the full benchmark (about 30 minutes on 2 cores)
     .venv/bin/python bench/region_bench.py --parts 1    # only the 6-million-resident prefecture
     .venv/bin/python bench/region_bench.py --quick      # small regions, for a quick look
+    .venv/bin/python bench/region_bench.py --parts 3    # only the two-cores control (about 3 minutes)
 
 Every run is its own process (so its peak memory is its own); the parent prints them side by side.
 
@@ -15,6 +16,10 @@ Every run is its own process (so its peak memory is its own); the parent prints 
 3. The cost of the daily coupling, from the same runs: the time areas spent stepping (each
    worker's own, measured inside it) against the wall time; the rest is the coupling, the
    messages between workers and the waiting for the slower worker.
+4. (`--parts 3`) A control for what two workers can gain on this machine: the prefecture at
+   scale 2 (3.1 million agents, what one worker holds at full resolution) in one process alone,
+   then in two processes started together, no Dask. If the two cores or their shared memory slowed each other, the
+   runs together would be much slower than alone.
 """
 
 from __future__ import annotations
@@ -59,13 +64,12 @@ def child(scenario: str, overrides: list[str], partitions: int | None) -> dict:
     summary = model.summary()
     results = model.results()
     model.close()
-    groups, k = [], 0
-    for n in model.sizes:
-        part = results[k:k + n]
-        groups.append({"areas": n, "residents": sum(r["residents"] for r in part),
+    groups = []
+    for members in model.members:
+        part = [results[i] for i in members]
+        groups.append({"areas": len(part), "residents": sum(r["residents"] for r in part),
                        "agents": sum(r["agents"] for r in part), "busy_s": sum(r["busy_s"] for r in part),
                        "peak_rss_mb": part[0]["peak_rss_mb"]})
-        k += n
     return {"partitions": partitions, "build_s": built - started, "run_s": ran - built, "total_s": ran - started,
             "days": timeline.base.days + timeline.base.warmup_days, "groups": groups,
             "agents": sum(g["agents"] for g in groups), "residents": sum(g["residents"] for g in groups),
@@ -121,10 +125,28 @@ def compare(label: str, scenario: Path, overrides: list[str]) -> dict:
             "coupling": costs}
 
 
+def control(scale: int) -> dict:
+    """The prefecture in one process alone, then two such processes at once (see the docstring)."""
+    cmd = [sys.executable, __file__, "--child", str(XINXIANG), "--partitions", "0", f"--set=scale={scale}"]
+
+    def running(procs: list) -> list[float]:
+        return [json.loads(p.communicate()[0].strip().splitlines()[-1])["run_s"] for p in procs]
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+    alone = running([start()])[0]
+    together = running([start(), start()])
+    print(f"   one process alone: running {alone:.1f} s; two at once: {together[0]:.1f} s and {together[1]:.1f} s "
+          f"({max(together) / alone:.2f}x the time alone)")
+    return {"scale": scale, "alone_run_s": alone, "together_run_s": together, "ratio": max(together) / alone}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small regions (a quick look, minutes)")
-    parser.add_argument("--parts", default="1,2", help="which parts to run: 1 (prefecture), 2 (20 million)")
+    parser.add_argument("--parts", default="1,2,3",
+                        help="which parts to run: 1 (prefecture), 2 (20 million), 3 (two-cores control)")
     parser.add_argument("--big-scale", type=int, default=5, help="scale of the 20-million region (default 5)")
     parser.add_argument("--child")
     parser.add_argument("--partitions", type=int, default=0)
@@ -148,6 +170,11 @@ def main() -> None:
         population, scale = (2_000_000, 20) if args.quick else (20_000_000, args.big_scale)
         print(f"2. Synthetic region, {population:,} residents in 20 areas, scale {scale}, one year + warm-up")
         results["region"] = compare("region", synthetic_scenario(population, scale, out), [])
+        print()
+    if 3 in parts:
+        scale = 40 if args.quick else 2
+        print(f"3. Control: the prefecture at scale {scale} in one process alone, then two at once (no Dask)")
+        results["control"] = control(scale)
         print()
     (out / "region.json").write_text(json.dumps(results, indent=2))
     print(f"Saved {out / 'region.json'}")

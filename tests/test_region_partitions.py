@@ -43,7 +43,8 @@ def test_partitions_give_identical_results_in_process(tmp_path):
     runs = {}
     for n in (1, 2, 3):
         model = run_in_process(timeline, n)
-        assert model.partitions == n and model.sizes == [[5], [3, 2], [2, 2, 1]][n - 1]
+        assert model.partitions == n
+        assert model.members == [[[0, 1, 2, 3, 4]], [[0, 2], [1, 3, 4]], [[0, 1], [2, 3], [4]]][n - 1]
         runs[n] = _files(model, tmp_path / f"p{n}")
     assert runs[1] == runs[2] == runs[3]
     summary = json.loads(runs[1]["summary.json"])
@@ -61,10 +62,8 @@ def test_reports_do_not_depend_on_the_partitioning(tmp_path):
         assert len(reports[one]) == 5
         assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(reports[one], reports[three]))
         for m in (one, three):
-            per_area, settings[m] = couple(reports[m]), []
-            for n in m.sizes:
-                settings[m].append(per_area[:n])
-                per_area = per_area[n:]
+            per_area = couple(reports[m])
+            settings[m] = [[per_area[i] for i in members] for members in m.members]
 
 
 def _keys(data) -> set[str]:

@@ -41,13 +41,13 @@ class RegionModel:
             self.workers = LocalGroups(partition(self.runs, partitions or 1), self.plan)
         else:
             self.workers = DaskGroups(self.runs, self.plan, partitions, scheduler)
-        self.sizes = self.workers.sizes
-        self.partitions = len(self.sizes)
+        self.members = self.workers.members  # each group's area indices
+        self.partitions = len(self.members)
         self.day = -self.params.warmup_days
         self.spans: set[tuple[int, int]] = set()
         self._results: list[dict] | None = None
         self._span_cache: dict[tuple[int, int], list] = {}
-        self._settings: list = [None] * len(self.sizes)  # the shared hospitals' settings for the next day
+        self._settings: list = [None] * self.partitions  # the shared hospitals' settings for the next day
 
     @property
     def areas(self) -> list:
@@ -55,17 +55,13 @@ class RegionModel:
         return self.plan.areas
 
     def _per_group(self, per_area: list) -> list[list]:
-        out, k = [], 0
-        for n in self.sizes:
-            out.append(per_area[k:k + n])
-            k += n
-        return out
+        return [[per_area[i] for i in members] for members in self.members]
 
     def keep_totals_from(self, day: int) -> None:
         """Ask for a period to start on `day` (before the run reaches it)."""
         if day < self.day:
             raise ValueError(f"day {day} has passed (the region is on day {self.day})")
-        self.workers.call("keep_totals_from", [day] * len(self.sizes))
+        self.workers.call("keep_totals_from", [day] * self.partitions)
 
     def run(self, until: int | None = None) -> "RegionModel":
         """Run every day (or up to, not including, day `until`), coupling the areas through their
@@ -89,7 +85,7 @@ class RegionModel:
         """Per area: daily ledger, tables and the whole run's reduced totals (fetched once)."""
         if self._results is None:
             spans = sorted({(0, self.day), *self._periods()})
-            self._results = self.workers.call("results", [spans] * len(self.sizes))
+            self._results = self.workers.call("results", [spans] * self.partitions)
             for span in spans:
                 self._span_cache[span] = [r["spans"][span] for r in self._results]
         return self._results
@@ -101,7 +97,7 @@ class RegionModel:
     def _span(self, start: int, end: int) -> list:
         self.results()
         if (start, end) not in self._span_cache:
-            self._span_cache[(start, end)] = self.workers.call("spans", [[(start, end)]] * len(self.sizes))
+            self._span_cache[(start, end)] = self.workers.call("spans", [[(start, end)]] * self.partitions)
             self._span_cache[(start, end)] = [s[(start, end)] for s in self._span_cache[(start, end)]]
         return self._span_cache[(start, end)]
 

@@ -11,25 +11,34 @@ from __future__ import annotations
 import socket
 from contextlib import suppress
 
-import numpy as np
-
 from sim.county.region_areas import AreaRun
 from sim.region.group import AreaGroup
 from sim.scenario.region_files import RegionPlan
 
 
+# An area's day costs a part that does not grow with its residents (its facilities' arrays, the
+# day's bookkeeping): measured on Dask workers, about 1.75 s a simulated year, as much as some
+# 120,000 agents (bench/region_bench.py, Xinxiang and the synthetic region, December 2026).
+AREA_FIXED_AGENTS = 120_000
+
+
+def expected_work(run: AreaRun) -> float:
+    """What stepping an area costs, in agents' worth: its agents and the fixed part of an area."""
+    return run.area.population / run.timeline.base.scale + AREA_FIXED_AGENTS
+
+
 def partition(runs: list[AreaRun], n: int) -> list[list[AreaRun]]:
-    """Areas in n contiguous groups of about equal population (at most one group per area)."""
+    """Areas in n groups of about equal expected work (at most one group per area): the largest
+    first, each to the lightest group so far. Each group is in area order, the groups by their first
+    area; which areas share a worker never changes the numbers, only when the slowest worker ends."""
     n = max(1, min(n, len(runs)))
-    pops = np.cumsum([r.area.population for r in runs])
     groups: list[list[AreaRun]] = [[] for _ in range(n)]
-    g = 0
-    for k, run in enumerate(runs):
-        left_groups, left_areas = n - g - 1, len(runs) - k
-        if groups[g] and g < n - 1 and (pops[k - 1] >= pops[-1] * (g + 1) / n or left_areas <= left_groups):
-            g += 1
+    work = [0.0] * n
+    for run in sorted(runs, key=lambda r: (-expected_work(r), r.index)):
+        g = min(range(n), key=lambda k: (work[k], k))
         groups[g].append(run)
-    return groups
+        work[g] += expected_work(run)
+    return sorted((sorted(g, key=lambda r: r.index) for g in groups), key=lambda g: g[0].index)
 
 
 def scheduler_problem(address: str, timeout: float = 5.0) -> str | None:
@@ -76,13 +85,18 @@ class LocalGroups:
 
     def __init__(self, groups: list[list[AreaRun]], plan: RegionPlan):
         self.groups = [AreaGroup(runs, plan) for runs in groups]
-        self.sizes = [len(runs) for runs in groups]
+        self.members = [[run.index for run in runs] for runs in groups]
 
     def call(self, method: str, *per_group_args) -> list:
         """Call `method` on every group (with its own arguments) and join the answers in area order."""
-        out = []
-        for k, group in enumerate(self.groups):
-            out += getattr(group, method)(*(arg[k] for arg in per_group_args))
+        return self._in_area_order([getattr(group, method)(*(arg[k] for arg in per_group_args))
+                                    for k, group in enumerate(self.groups)])
+
+    def _in_area_order(self, answers: list[list]) -> list:
+        out: list = [None] * sum(len(m) for m in self.members)
+        for members, group_answers in zip(self.members, answers):
+            for index, answer in zip(members, group_answers):
+                out[index] = answer
         return out
 
     def close(self) -> None:
@@ -110,15 +124,12 @@ class DaskGroups(LocalGroups):
         futures = [self.client.submit(AreaGroup, group, plan, actor=True, workers=[workers[k % len(workers)]],
                                       pure=False) for k, group in enumerate(groups)]
         self.groups = [f.result() for f in futures]
-        self.sizes = [len(group) for group in groups]
+        self.members = [[run.index for run in group] for group in groups]
 
     def call(self, method: str, *per_group_args) -> list:
         """As `LocalGroups.call`, every worker at once."""
         futures = [getattr(group, method)(*(arg[k] for arg in per_group_args)) for k, group in enumerate(self.groups)]
-        out = []
-        for f in futures:
-            out += f.result()
-        return out
+        return self._in_area_order([f.result() for f in futures])
 
     def close(self) -> None:
         """Release the actors and the client (and the local cluster, if this made one)."""
