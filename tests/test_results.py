@@ -283,8 +283,9 @@ def test_a_terminated_run_leaves_nothing_behind(tmp_path):
     import signal
     import time
 
+    # 300,000 residents for 300 days: several seconds here, so still running 1 s in on a faster machine
     proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "run.py"), str(SCENARIOS / "baseline.yaml"),
-                             "--set", "world.population=100000", "--days", "300", "--out", str(tmp_path)],
+                             "--set", "world.population=300000", "--days", "300", "--out", str(tmp_path)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:  # the run has started (its first line is printed before the county is built)
         if line.startswith("TierFlow ·"):
