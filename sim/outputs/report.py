@@ -11,8 +11,6 @@ embedded as a PNG with a sentence on what it shows, and the caveats. No external
 
 from __future__ import annotations
 
-import base64
-import html
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import yaml
 from sim.engine.indicators import BY_KEY, HEADLINE_ROWS, head, label, row_label
 from sim.engine.metrics import format_indicator
 from sim.outputs.area_table import is_region
+from sim.outputs.html_parts import escape, figure_html
 from sim.outputs.report_areas import area_section, region_in_words
 from sim.outputs.results import atomic_file, load_run
 from sim.outputs.runs import HEADS, format_effect
@@ -144,14 +143,6 @@ def changes_in_words(resolved: dict) -> list[str]:
 
 # ------------------------------------------------------------------- HTML
 
-def _e(text: Any) -> str:
-    return html.escape(str(text))
-
-
-def _png(fig) -> str:
-    from sim.outputs.plots.run import png_bytes
-
-    return base64.b64encode(png_bytes(fig)).decode("ascii")
 
 
 def indicator_table(summary: dict, lang: str = "en") -> str:
@@ -167,11 +158,11 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
     rows = []
     for ind in HEADLINE_ROWS:
         key, kind = ind.key, ind.fmt
-        cells = [_e(row_label(ind, lang, areas=is_region(summary))), _e(format_indicator(summary[key], kind, lang))]
+        cells = [escape(row_label(ind, lang, areas=is_region(summary))), escape(format_indicator(summary[key], kind, lang))]
         if effect:
-            cells += [_e(format_indicator(periods["without_policy"][key], kind, lang)),
-                      _e(format_indicator(periods["after"][key], kind, lang)),
-                      _e(format_effect(summary["policy_effect"][key], kind, lang))]
+            cells += [escape(format_indicator(periods["without_policy"][key], kind, lang)),
+                      escape(format_indicator(periods["after"][key], kind, lang)),
+                      escape(format_effect(summary["policy_effect"][key], kind, lang))]
         if periods:
             b, a = periods["before"][key], periods["after"][key]
             if kind == "pct":
@@ -180,9 +171,9 @@ def indicator_table(summary: dict, lang: str = "en") -> str:
                 change = head("period_totals", lang)  # the two periods differ in length: totals are not comparable
             else:
                 change = f"{(a - b) / b:+.1%}" if b else "–"
-            cells += [_e(format_indicator(b, kind, lang)), _e(format_indicator(a, kind, lang)), _e(change)]
+            cells += [escape(format_indicator(b, kind, lang)), escape(format_indicator(a, kind, lang)), escape(change)]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head_row = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in heads) + "</tr>"
+    head_row = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr>"
     return f'<table class="ind"><thead>{head_row}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -230,12 +221,12 @@ def benchmark_table(summary: dict, path: Path = TARGETS_FILE, lang: str = "en") 
         within = abs(summary[key] - value) <= tol
         shown = (f"{value:.1%} ± {tol * 100:.1f} pp" if kind == "pct" else f"{value:,.2f} ± {tol:,.2f}")
         yes = head("yes", lang) if within else f"<b>{head('no', lang)}</b>"
-        rows.append(f"<tr><td>{_e(label(key, lang))}</td><td>{_e(format_indicator(summary[key], kind, lang))}</td>"
-                    f"<td>{shown}</td><td>{yes}</td><td>{_e(t.get('year', ''))}</td>"
-                    f"<td>{_e(t.get('source', ''))}</td></tr>")
+        rows.append(f"<tr><td>{escape(label(key, lang))}</td><td>{escape(format_indicator(summary[key], kind, lang))}</td>"
+                    f"<td>{shown}</td><td>{yes}</td><td>{escape(t.get('year', ''))}</td>"
+                    f"<td>{escape(t.get('source', ''))}</td></tr>")
     if not rows:
         return ""
-    heads = "".join(f"<th>{_e(head(h, lang))}</th>" for h in ("indicator", "this_run", "published", "within", "year",
+    heads = "".join(f"<th>{escape(head(h, lang))}</th>" for h in ("indicator", "this_run", "published", "within", "year",
                                                               "source"))
     return f'<table class="ind bench"><thead><tr>{heads}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -308,20 +299,20 @@ def build_report(folder: Path, lang: str = "en") -> str:
     n = residents(run)
     zh = int(lang == "zh")
     parts = [f"<!DOCTYPE html><html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\">"
-             f"<title>TierFlow report: {_e(sc.get('name', ''))}</title><style>{CSS}</style></head><body>"]
-    parts.append(f"<h1>{_e(sc.get('name', ''))}</h1>")
-    parts.append(f"<p class=\"meta\">TierFlow {_e(man.get('tierflow_version', ''))} · "
-                 f"run {_e(man.get('created', ''))} · "
-                 f"{n:,} residents · {len(run['daily']['day'])} days · seed {_e(man.get('seed', ''))} · "
-                 f"report written {_e(time.strftime('%Y-%m-%d %H:%M'))}</p>")
+             f"<title>TierFlow report: {escape(sc.get('name', ''))}</title><style>{CSS}</style></head><body>"]
+    parts.append(f"<h1>{escape(sc.get('name', ''))}</h1>")
+    parts.append(f"<p class=\"meta\">TierFlow {escape(man.get('tierflow_version', ''))} · "
+                 f"run {escape(man.get('created', ''))} · "
+                 f"{n:,} residents · {len(run['daily']['day'])} days · seed {escape(man.get('seed', ''))} · "
+                 f"report written {escape(time.strftime('%Y-%m-%d %H:%M'))}</p>")
 
-    parts.append(f"<h2>{_e(SECTIONS['scenario'][zh])}</h2>")
+    parts.append(f"<h2>{escape(SECTIONS['scenario'][zh])}</h2>")
     if sc.get("description"):
-        parts.append(f"<p>{_e(sc['description'].strip())}</p>")
-    parts.append(f"<p>{_e(region_in_words(run, n) if is_region(s) else county_in_words(sc, n))}</p>")
+        parts.append(f"<p>{escape(sc['description'].strip())}</p>")
+    parts.append(f"<p>{escape(region_in_words(run, n) if is_region(s) else county_in_words(sc, n))}</p>")
     changes = changes_in_words(sc)
     if changes:
-        parts.append("<p><b>Dated changes</b></p><ul>" + "".join(f"<li>{_e(c)}</li>" for c in changes) + "</ul>")
+        parts.append("<p><b>Dated changes</b></p><ul>" + "".join(f"<li>{escape(c)}</li>" for c in changes) + "</ul>")
     else:
         parts.append("<p>No dated changes: the policy is the same all run.</p>")
     levers = lever_differences(sc)
@@ -329,32 +320,29 @@ def build_report(folder: Path, lang: str = "en") -> str:
         items = []
         for path, value, default in levers:
             what = field_description(path)
-            items.append(f"<li><code>{_e(path)}</code>: {_e(show_value(path, value))} "
-                         f"(schema default {_e(show_value(path, default))})"
-                         + (f" — {_e(what)}" if what else "") + "</li>")
+            items.append(f"<li><code>{escape(path)}</code>: {escape(show_value(path, value))} "
+                         f"(schema default {escape(show_value(path, default))})"
+                         + (f" — {escape(what)}" if what else "") + "</li>")
         parts.append("<p><b>Policy levers set away from the defaults</b> (insurance, referral, family doctors, medical "
                      "community, capacity)</p><ul class=\"levers\">" + "".join(items) + "</ul>")
     else:
         parts.append("<p>All policy levers are at their schema defaults.</p>")
 
-    parts.append(f"<h2>{_e(SECTIONS['indicators'][zh])}</h2>")
+    parts.append(f"<h2>{escape(SECTIONS['indicators'][zh])}</h2>")
     parts.append(indicator_table(s, lang))
     areas = area_section(run, lang)  # a region's areas side by side ('' for a county)
     if areas:
         parts.append(areas)
 
-    parts.append(f"<h2>{_e(SECTIONS['figures'][zh])}</h2>")
+    parts.append(f"<h2>{escape(SECTIONS['figures'][zh])}</h2>")
     figures = build_figures(run, lang)
     for name, fig in figures.items():
-        finding = fig.get_suptitle().replace("\n", " ")
-        data = _png(fig)
-        parts.append(f"<figure id=\"fig-{name}\"><img alt=\"{_e(finding)}\" src=\"data:image/png;base64,{data}\">"
-                     f"<figcaption><b>{_e(finding)}.</b> {_e(FIGURE_NOTES.get(name, ''))}</figcaption></figure>")
+        parts.append(figure_html(name, fig, FIGURE_NOTES.get(name, "")))
 
-    parts.append(f"<h2>{_e(SECTIONS['caveats'][zh])}</h2><ul>"
-                 + "".join(f"<li>{_e(c)}</li>" for c in caveats(run)) + "</ul>")
+    parts.append(f"<h2>{escape(SECTIONS['caveats'][zh])}</h2><ul>"
+                 + "".join(f"<li>{escape(c)}</li>" for c in caveats(run)) + "</ul>")
     parts.append(benchmark_table(s, lang=lang))
-    parts.append(f"<p class=\"meta\">Re-run this scenario exactly: <code>python run.py {_e(folder / 'scenario.yaml')}"
+    parts.append(f"<p class=\"meta\">Re-run this scenario exactly: <code>python run.py {escape(folder / 'scenario.yaml')}"
                  f"</code>. Indicators are defined in the README (summary.json).</p></body></html>")
     return "\n".join(parts)
 

@@ -7,12 +7,10 @@ and summary.json agree.
 
 from __future__ import annotations
 
-import base64
-import html
-
 import matplotlib.pyplot as plt
 
 from sim.outputs.area_table import area_ids, has_area_effect, is_region, legend, table_heads, table_rows, word
+from sim.outputs.html_parts import escape, figure_html
 from sim.outputs.plots.areas import fig_areas
 from sim.outputs.plots.style import resolve_lang
 
@@ -26,31 +24,20 @@ CSS = ("table.areas td:nth-child(2){text-align:left} table.areas tr.total td{fon
        "border-top:2px solid #999} p.legend{font-size:.9em;color:#444}")
 
 
-def _e(text) -> str:
-    return html.escape(str(text))
-
-
 def html_table(summary: dict, lang: str = "en", effect: bool = False) -> str:
     """The areas side by side (or the policy's effect by area) as an HTML table, the region's row last."""
     sep = "" if lang == "zh" else " "
-    heads = "".join(f"<th>{_e(sep.join(h).strip())}</th>" for h in table_heads(lang))
+    heads = "".join(f"<th>{escape(sep.join(h).strip())}</th>" for h in table_heads(lang))
     rows = table_rows(summary, lang, effect=effect)
-    body = "".join(("<tr class=\"total\">" if k == len(rows) - 1 else "<tr>") + "".join(f"<td>{_e(c)}</td>" for c in r)
+    body = "".join(("<tr class=\"total\">" if k == len(rows) - 1 else "<tr>") + "".join(f"<td>{escape(c)}</td>" for c in r)
                    + "</tr>" for k, r in enumerate(rows))
     return f'<table class="ind areas"><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _figure(run: dict, lang: str) -> str:
-    from sim.outputs.plots.run import png_bytes
-
     lang, style = resolve_lang(lang)
     with plt.rc_context(style):
-        fig = fig_areas(run, lang)
-        finding = fig.get_suptitle().replace("\n", " ")
-        data = base64.b64encode(png_bytes(fig)).decode("ascii")
-    note = FIGURE_NOTE[1 if lang == "zh" else 0]
-    return (f'<figure id="fig-areas"><img alt="{_e(finding)}" src="data:image/png;base64,{data}">'
-            f"<figcaption><b>{_e(finding)}.</b> {_e(note)}</figcaption></figure>")
+        return figure_html("areas", fig_areas(run, lang), FIGURE_NOTE[1 if lang == "zh" else 0])
 
 
 def region_in_words(run: dict, residents: int) -> str:
@@ -71,13 +58,13 @@ def area_section(run: dict, lang: str = "en") -> str:
     if not is_region(s):
         return ""
     zh = int(lang == "zh")
-    parts = [f"<style>{CSS}</style>", f'<h2 id="areas">{_e(HEADING[zh])}</h2>',
-             f"<p><b>{_e(word('title', lang, days=int(s.get('days', 0))))}</b></p>", html_table(s, lang)]
+    parts = [f"<style>{CSS}</style>", f'<h2 id="areas">{escape(HEADING[zh])}</h2>',
+             f"<p><b>{escape(word('title', lang, days=int(s.get('days', 0))))}</b></p>", html_table(s, lang)]
     if has_area_effect(s):
         start, end = s["policy_effect_window"]
-        parts += [f"<p><b>{_e(word('effect_title', lang, start=start, end=end - 1))}</b></p>",
+        parts += [f"<p><b>{escape(word('effect_title', lang, start=start, end=end - 1))}</b></p>",
                   html_table(s, lang, effect=True)]
     lines = legend(lang)
-    parts.append(f'<p class="legend">{_e(lines[0])}<br>' + "<br>".join(_e(x.strip()) for x in lines[1:]) + "</p>")
+    parts.append(f'<p class="legend">{escape(lines[0])}<br>' + "<br>".join(escape(x.strip()) for x in lines[1:]) + "</p>")
     parts.append(_figure(run, lang))
     return "\n".join(parts)
