@@ -160,10 +160,15 @@ COLUMN_HEADS: dict[str, tuple[str, str]] = {  # heads of the indicator tables
 }
 
 
+def in_lang(pair: tuple[str, str], lang: str = "en", **fmt) -> str:
+    """The English or Chinese (`lang` 'zh') of an (English, Chinese) pair, `{fields}` filled from `fmt`."""
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**fmt) if fmt else text
+
+
 def head(name: str, lang: str = "en", **fmt) -> str:
     """A table column head in `lang`."""
-    en, zh = COLUMN_HEADS[name]
-    return (zh if lang == "zh" else en).format(**fmt)
+    return in_lang(COLUMN_HEADS[name], lang, **fmt)
 
 
 def flat_names(ind: Indicator) -> list[str]:
@@ -226,8 +231,7 @@ def unit_label(name: str, lang: str = "en") -> str:
     ind = lookup(name)
     if ind.fmt == "money":
         return "百万元" if lang == "zh" else "million yuan"
-    en, zh = UNITS.get(ind.unit, (ind.unit, ind.unit))
-    return zh if lang == "zh" else en
+    return in_lang(UNITS.get(ind.unit, (ind.unit, ind.unit)), lang)
 
 
 def label_with_unit(name: str, lang: str = "en") -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.engine.indicators import BY_KEY
+from sim.engine.indicators import BY_KEY, in_lang
 from sim.engine.metrics import display_width, format_effect, format_indicator
 
 
@@ -71,8 +71,7 @@ WORDS: dict[str, tuple[str, str]] = {
 
 def word(name: str, lang: str = "en", **fmt) -> str:
     """A fixed word of the area tables in `lang`."""
-    en, zh = WORDS[name]
-    return (zh if lang == "zh" else en).format(**fmt)
+    return in_lang(WORDS[name], lang, **fmt)
 
 
 def is_region(summary: dict) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sim.engine.indicators import in_lang
+
 # key -> (English, Chinese); `{...}` fields are filled by `say`.
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("TierFlow classroom", "TierFlow 分级诊疗课堂"),
@@ -46,5 +48,4 @@ WORDS: dict[str, tuple[str, str]] = {
 
 def say(key: str, lang: str = "en", **fmt) -> str:
     """A dashboard word in `lang` ('en' or 'zh'), with its fields filled."""
-    en, zh = WORDS[key]
-    return (zh if lang == "zh" else en).format(**fmt)
+    return in_lang(WORDS[key], lang, **fmt)

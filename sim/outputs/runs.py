@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.engine.indicators import HEADLINE_ROWS, head, row_label
+from sim.engine.indicators import HEADLINE_ROWS, head, in_lang, row_label
 from sim.engine.metrics import display_width, format_effect, format_indicator  # noqa: F401  (format_effect: re-exported)
 from sim.outputs.area_table import area_tables, is_region
 from sim.scenario.loader import Timeline
@@ -31,8 +31,7 @@ HEADS = {  # column heads of the terminal table for a run with a counterfactual
 
 
 def _h(name: str, lang: str, **fmt) -> str:
-    en, zh = HEADS[name]
-    return (zh if lang == "zh" else en).format(**fmt)
+    return in_lang(HEADS[name], lang, **fmt)
 
 
 def difference(with_policy, without_policy):

@@ -25,6 +25,7 @@ from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from sim.engine.indicators import in_lang
 from sim.engine.metrics import format_effect
 from sim.outputs.area_table import area_name as name_of
 from sim.outputs.area_table import is_region
@@ -61,8 +62,7 @@ class AreaShape(NamedTuple):
 
 def w(key: str, lang: str, **fmt) -> str:
     """A word of this figure in `lang`."""
-    en, zh = WORDS[key]
-    return (zh if lang == "zh" else en).format(**fmt)
+    return in_lang(WORDS[key], lang, **fmt)
 
 
 def is_region_run(run: dict) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.engine.indicators import in_lang
 from sim.scenario.schema import TIERS
 
 # Okabe & Ito (2008), the colour-blind-safe palette; one colour per tier in every figure.
@@ -103,9 +104,7 @@ TEXT: dict[str, tuple[str, str]] = {
 
 def tr(key: str, lang: str = "en", **fmt) -> str:
     """A label in the given language (`fmt` fills `{placeholders}`)."""
-    en, zh = TEXT[key]
-    text = zh if lang == "zh" else en
-    return text.format(**fmt) if fmt else text
+    return in_lang(TEXT[key], lang, **fmt)
 
 
 def tier_label(tier: str, lang: str = "en", short: bool = False) -> str:
