@@ -80,8 +80,7 @@ def area_runs(timeline: Timeline, plan: RegionPlan) -> list[AreaRun]:
                              "place": "pooling_area" if own_pool else "province",
                              "alliance": "specialist_alliance" if own_pool else "telemedicine"})
         settings = {"name": f"{base.name}/{area.id}", "seed": area_seed(base.seed, index), "region": None,
-                    **world_shape(area), "world.tertiary": tertiary, **area.settings,
-                    **region.by_kind.get(area.kind, {}), **region.by_area.get(area.id, {})}
+                    **world_shape(area), "world.tertiary": tertiary, **area.own_settings(region)}
         runs.append(AreaRun(index, area, with_overrides(timeline, settings, where=f"area {area.id}"), list(ks),
                             [area.population / reaching_pop[k] for k in ks]))
     return runs

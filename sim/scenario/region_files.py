@@ -58,6 +58,11 @@ class Area:
     reached: tuple[str, ...] | None = None   # shared hospital ids (None: the default set)
     settings: dict = field(default_factory=dict)  # population overrides from optional columns
 
+    def own_settings(self, region) -> dict:
+        """The area's own parameters (dotted key paths): its row's optional columns, then its kind's
+        (`region.by_kind`), then its own (`region.by_area`), the later winning."""
+        return {**self.settings, **region.by_kind.get(self.kind, {}), **region.by_area.get(self.id, {})}
+
 
 @dataclass(frozen=True)
 class SharedHospital:

@@ -127,8 +127,8 @@ def _area_problems(base: Scenario, changed: list[Scenario], plan: RegionPlan, li
     (areas with the same values are checked once)."""
     region, problems, seen = base.region, [], set()
     for area in plan.areas:
-        settings = {"world.population": area.population, "world.kind": AREA_WORLDS[area.kind], **area.settings,
-                    **region.by_kind.get(area.kind, {}), **region.by_area.get(area.id, {})}
+        settings = {"world.population": area.population, "world.kind": AREA_WORLDS[area.kind],
+                    **area.own_settings(region)}
         key = repr(sorted(settings.items()))
         if key in seen:
             continue
