@@ -136,6 +136,13 @@ def _wait_text(page, cls: str, js_test: str, timeout: int = 60_000) -> None:
                            timeout=timeout)
 
 
+def _wait_words(page, words: str, timeout: int = 30_000) -> None:
+    """Wait until `words` are on the page. Solara's app bar is a portal filled by an effect after
+    the render, so its language button can change a render after the texts the test waited for
+    (CI once found "English" missing there)."""
+    page.get_by_text(words, exact=False).first.wait_for(state="attached", timeout=timeout)
+
+
 def test_dashboard_for_a_class_in_english_and_chinese_offline_and_quiet(dashboard, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -163,7 +170,7 @@ def test_dashboard_for_a_class_in_english_and_chinese_offline_and_quiet(dashboar
             assert text.inner_text().startswith("Day 0 of 365")
             # The teacher's controls in plain words; Mesa's developer controls are not there.
             for words in ("▶ Play", "Step a week", "Reset", "Play speed: 2 weeks a second"):
-                assert page.get_by_text(words, exact=False).count() >= 1, words
+                _wait_words(page, words)
             body = page.locator("body").inner_text()
             for developer in ("Play Interval", "Render Interval", "Use Threads", "Model Parameters"):
                 assert developer not in body
@@ -208,7 +215,7 @@ def test_dashboard_for_a_class_in_english_and_chinese_offline_and_quiet(dashboar
             _wait_text(page, "tierflow-levers-text", ".startsWith('情景 ')", 30_000)
             assert "医共体 开" in levers.inner_text() and "三级医院门诊报销 0%" in levers.inner_text()
             for words in ("▶ 播放", "前进一周", "重新开始", "政策杠杆（次日生效）", "English"):
-                assert page.get_by_text(words, exact=False).count() >= 1, words
+                _wait_words(page, words)
             page.wait_for_function("s => document.querySelector('.tierflow-flow img').getAttribute('src') !== s",
                                    arg=english_src, timeout=60_000)
             page.screenshot(path=str(tmp_path / "dashboard_zh.png"))
