@@ -303,3 +303,45 @@ def test_many_areas_show_the_ten_highest_and_lowest_bars():
         assert len([t for t in fig.axes[0].texts if t.get_gid() == "area-label"]) == 6
     finally:
         plt.close(fig)
+
+
+COUNTY_WORDS = ("县域", "县外", "in-county", "out of county", "out-of-county", "leave the county", "county map")
+
+
+def _texts(fig) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text().replace("\n", "") for t in fig.findobj(Text) if t.get_text()]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_regions_figures_speak_of_areas_and_name_only_the_shared_hospitals(region_folder, county_folder, lang):
+    from sim.outputs.plots import build_figures
+    from sim.outputs.plots.style import region_words, tr
+
+    run = load_run(region_folder)
+    fac = run["tables"]["facilities"]
+    shared = [k for k, a in enumerate(fac["area"]) if not a]
+    assert shared and all(fac["tier"][k] == "tertiary" for k in shared)
+    figures = build_figures(run, lang)
+    try:
+        for name, fig in figures.items():
+            said = [t for t in _texts(fig) if any(w in t.lower() if w.isascii() else w in t for w in COUNTY_WORDS)]
+            assert said == [], f"{name}: {said}"
+        names = {fac["name_zh"][k] or fac["name"][k] if lang == "zh" else fac["name"][k] for k in shared}
+        labels = {t.get_text().replace("\n", "") for t in figures["network"].axes[0].texts
+                  if t.get_bbox_patch() is not None and t.get_gid() is None}
+        squeeze = [t.replace(" ", "") for t in labels]  # names are wrapped; a far one has its distance after
+        assert len(squeeze) == len(names) and all(any(t.startswith(n.replace(" ", "")) for t in squeeze) for n in names)
+        with region_words():
+            city = tr("tertiary", lang)  # "City and provincial hospitals"
+        assert all(city in _texts(figures[name]) or any(t.startswith(city) for t in _texts(figures[name]))
+                   for name in ("visit_shares", "fund", "network"))
+    finally:
+        for fig in figures.values():
+            plt.close(fig)
+    county = build_figures(load_run(county_folder), lang, names=["visit_shares"])["visit_shares"]
+    try:  # a county's figures still say 县域内 / in-county: the region's words stay with the region
+        assert any(("县域内" if lang == "zh" else "in-county") in t for t in _texts(county))
+    finally:
+        plt.close(county)

@@ -51,6 +51,7 @@ def merge_tables(plan: RegionPlan, runs: list[AreaRun], tables: list[dict]) -> d
                 shared_rows[new_id] = len(fac.get("id", []))
             values = {**{c: f[c][i] for c in f}, "id": new_id, "area": "" if h is not None else run.area.id,
                       "name": h.name if h is not None else f["name"][i],
+                      "name_zh": h.name_zh if h is not None else "",
                       "x": h.xy[0] if h is not None else float(xy[i, 0]),
                       "y": h.xy[1] if h is not None else float(xy[i, 1])}
             for c, v in values.items():

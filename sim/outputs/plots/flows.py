@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
+from sim.outputs.area_table import area_name
 from sim.outputs.plots.common import (effect_lead, effect_phrase, finish_figure, first_change, new_figure, rose_fell,
                                       with_and_without, wrap_title)
 from sim.outputs.plots.style import DOWN_COLOUR, TIER_COLOURS, pct, tier_label, tr
@@ -288,15 +289,31 @@ def _draw_facilities(ax, tables: dict, lay: dict, lang: str) -> np.ndarray:
     return size
 
 
+def named_hospitals(fac: dict[str, list]) -> list[int]:
+    """The hospitals named on the map: a county's hospitals and those outside it; on a region's map
+    only the city and provincial hospitals its areas share (each area's own would cover the map)."""
+    hospitals = [k for k, t in enumerate(fac["tier"]) if t in ("county", "tertiary")]
+    areas = fac.get("area") or []
+    return [k for k in hospitals if not areas[k]] if any(areas) else hospitals
+
+
+def facility_name(fac: dict[str, list], f: int, lang: str) -> str:
+    """A facility's name in `lang`: a shared hospital's Chinese name in Chinese (a region's
+    facilities.csv has `name_zh`), else its name."""
+    zh = fac.get("name_zh")
+    return zh[f] if lang == "zh" and zh and zh[f] else fac["name"][f]
+
+
 def _label_hospitals(ax, tables: dict, lay: dict, size: np.ndarray, lang: str, label_size: int) -> None:
     """Hospital names: above in-county hospitals, below the out-of-county column (with distance),
     below a hospital near the map's top edge, and below a hospital standing next to one already
     labelled (a county seat often has two)."""
     fac, hx, hy = tables["facilities"], lay["hx"], lay["hy"]
     labelled: list[tuple[float, float]] = []
-    for f in (k for k, t in enumerate(lay["tiers"]) if t in ("county", "tertiary")):
+    for f in named_hospitals(fac):
         x, y, far = lay["x"][f], lay["y"][f], f in lay["outside"]
-        text = wrap_title(fac["name"][f], 20) + (f"\n{lay['km'](f):,.0f} {tr('km_away', lang)}" if far else "")
+        name = wrap_title(facility_name(fac, f, lang), 22 if lang == "zh" else 20)  # 11 Chinese characters a line
+        text = name + (f"\n{lay['km'](f):,.0f} {tr('km_away', lang)}" if far else "")
         gap = np.sqrt(size[f]) / 2 + 4  # clear of the marker
         below = (far or y > lay["cy"] + 0.7 * hy  # near the top edge: below, clear of the title
                  or any(abs(x - lx) < 0.25 * hx and abs(y - ly) < 0.15 * hy for lx, ly in labelled))
@@ -332,8 +349,10 @@ def _route_table(ax, tables: dict, lang: str, label_size: int) -> None:
     counts = "\n".join(f"{c:,.0f}" for _, c in totals)
     common = {"transform": ax.transAxes, "va": "top", "fontsize": label_size, "linespacing": 1.35}
     ax.text(1.03, 0.30, tr("referrals_by_route", lang), ha="left", fontweight="bold", **common)
-    ax.text(1.03, 0.30 - 0.055, names, ha="left", gid="route-names", **common)
-    ax.text(1.03 + (0.36 if lang == "en" else 0.26), 0.30 - 0.055, counts, ha="right", gid="route-counts", **common)
+    left = ax.text(1.03, 0.30 - 0.055, names, ha="left", gid="route-names", **common)
+    # The counts start just right of the longest name (wherever layout puts it), lines right-aligned.
+    ax.annotate(counts, (1.0, 1.0), xycoords=left, xytext=(12, 0), textcoords="offset points", ha="left",
+                va="top", multialignment="right", fontsize=label_size, linespacing=1.35, gid="route-counts")
 
 
 def _network_axes(ax, lay: dict, geo: bool, lang: str) -> None:
@@ -387,14 +406,23 @@ def fig_network(run: dict, lang: str = "en") -> Figure:
     received: dict[str, float] = {}
     for b, c in zip(ref.get("to_id", []), counts):
         received[b] = received.get(b, 0.0) + c
-    ooc = 1 - run["summary"]["in_county_share"]
+    ooc = pct(1 - run["summary"]["in_county_share"])
     if received:
         top = max(received, key=received.get)
-        name = fac["name"][fac["id"].index(top)]
-        title = (f"{name} 接收转诊最多（{received[top]:,.0f} 人次）；{pct(ooc)} 的就诊在县外"
-                 if lang == "zh" else
-                 f"{name} receives the most referrals ({received[top]:,.0f}); {pct(ooc)} of visits leave the county")
+        title = tr("network_title", lang, name=receiver_name(run, top, lang), n=f"{received[top]:,.0f}", share=ooc)
     else:
-        title = (f"无转诊；{pct(ooc)} 的就诊在县外" if lang == "zh"
-                 else f"No referrals; {pct(ooc)} of visits leave the county")
+        title = tr("network_title_none", lang, share=ooc)
     return finish_figure(fig, run, title, lang)
+
+
+def receiver_name(run: dict, fid: str, lang: str) -> str:
+    """A facility's name for a title; in a region, an area's own facility is named with its area
+    (every area has a "County People's Hospital")."""
+    fac = run["tables"]["facilities"]
+    f = fac["id"].index(fid)
+    area = (fac.get("area") or [""] * (f + 1))[f]
+    info = (run["summary"].get("area_info") or {}).get(area)
+    name = facility_name(fac, f, lang)
+    if not info:
+        return name
+    return f"{area_name(area, info, lang)} {name}" if lang == "zh" else f"{name} ({area_name(area, info, lang)})"

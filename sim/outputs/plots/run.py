@@ -34,6 +34,7 @@ from sim.outputs.plots.style import (
     TIER_COLOURS,
     mark_changes,
     pct,
+    region_words,
     resolve_lang,
     rolling,
     tier_label,
@@ -102,18 +103,12 @@ def fig_visit_shares(run: dict, lang: str = "en") -> Figure:
     effect = with_and_without(run, "grassroots_share")
     if effect:
         title = effect_lead(run, lang) + effect_phrase(
-            ("the grassroots share of in-county visits", "县域内基层诊疗人次占比"), *effect, lang)
+            (tr("grassroots_phrase", "en"), tr("grassroots_phrase", "zh")), *effect, lang)
     elif p:
         b, a, day = p["before"]["grassroots_share"], p["after"]["grassroots_share"], first_change(run)
-        if lang == "zh":
-            title = f"第{day}天后，县域内基层诊疗人次占比由 {pct(b)} {rose_fell(b, a, lang)}至 {pct(a)}"
-        else:
-            title = (f"Grassroots share of in-county visits {rose_fell(b, a, lang)} from {pct(b)} to {pct(a)} "
-                     f"after day {day}")
+        title = tr("shares_title_change", lang, move=rose_fell(b, a, lang), before=pct(b), after=pct(a), day=day)
     else:
-        s = summary["grassroots_share"]
-        title = (f"{name}：县域内基层诊疗人次占比 {pct(s)}" if lang == "zh"
-                 else f"{name}: {pct(s)} of in-county visits are at the grassroots")
+        title = tr("shares_title", lang, name=name, share=pct(summary["grassroots_share"]))
     return finish_figure(fig, run, title, lang)
 
 
@@ -200,21 +195,14 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     p = summary.get("periods")
     effect = with_and_without(run, "out_of_county_fund_share")
     if effect:
-        title = effect_lead(run, lang) + effect_phrase(
-            ("the out-of-county share of fund spending", "县外医院占基金支出比例"), *effect, lang) + (
-            f"；期末结余 {balance[-1]:+,.2f}百万元" if lang == "zh" else f"; balance {balance[-1]:+,.2f} M yuan")
+        what = (tr("fund_phrase", "en"), tr("fund_phrase", "zh"))
+        title = effect_lead(run, lang) + effect_phrase(what, *effect, lang)
     elif p:
         b, a, day = p["before"]["out_of_county_fund_share"], p["after"]["out_of_county_fund_share"], first_change(run)
-        title = (f"第{day}天后，县外医院占基金支出由 {pct(b)} {rose_fell(b, a, lang)}至 {pct(a)}；"
-                 f"结余 {balance[-1]:+,.2f}百万元" if lang == "zh" else
-                 f"Out-of-county share of fund spending {rose_fell(b, a, lang)} from {pct(b)} to {pct(a)} "
-                 f"after day {day}; "
-                 f"balance {balance[-1]:+,.2f} M yuan")
+        title = tr("fund_title_change", lang, move=rose_fell(b, a, lang), before=pct(b), after=pct(a), day=day)
     else:
-        s = summary["out_of_county_fund_share"]
-        title = (f"县外医院占基金支出 {pct(s)}；期末结余 {balance[-1]:+,.2f}百万元" if lang == "zh" else
-                 f"Out-of-county hospitals took {pct(s)} of fund spending; balance {balance[-1]:+,.2f} M yuan")
-    return finish_figure(fig, run, title, lang)
+        title = tr("fund_title", lang, share=pct(summary["out_of_county_fund_share"]))
+    return finish_figure(fig, run, title + tr("balance_end", lang, balance=f"{balance[-1]:+,.2f}"), lang)
 
 
 # -------------------------------------------------------------------- burden
@@ -375,7 +363,7 @@ def build_figures(run: dict, lang: str = "en", names: list[str] | None = None) -
     """Every run figure (or those named) as open Figures; the caller closes them."""
     lang, style = resolve_lang(lang)
     out = {}
-    with plt.rc_context(style):
+    with plt.rc_context(style), region_words(is_region_run(run)):
         for name in names or FIGURES:
             out[name] = FIGURES[name](run, lang)
     return out
@@ -402,7 +390,7 @@ def draw_run(folder: Path, lang: str = "en", shapes: dict | None = None) -> list
     if is_region_run(run):
         makers["areas"] = lambda run, lang: fig_areas(run, lang, shapes)
     paths = []
-    with plt.rc_context(style):
+    with plt.rc_context(style), region_words(is_region_run(run)):
         for name, fn in makers.items():
             fig = fn(run, lang)
             path = out / figure_file(name, lang)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "balance_axes": ("Fund balance since day 0 (premiums − spending)", "基金累计结余（收入 − 支出）"),
     "balance": ("Balance", "累计结余"),
     "out_of_county": ("out of county", "县外"),
+    "grassroots_phrase": ("the grassroots share of in-county visits", "县域内基层诊疗人次占比"),
+    "shares_title_change": ("Grassroots share of in-county visits {move} from {before} to {after} after day {day}",
+                            "第{day}天后，县域内基层诊疗人次占比由 {before} {move}至 {after}"),
+    "shares_title": ("{name}: {share} of in-county visits are at the grassroots", "{name}：县域内基层诊疗人次占比 {share}"),
+    "fund_phrase": ("the out-of-county share of fund spending", "县外医院占基金支出比例"),
+    "fund_title_change": ("Out-of-county share of fund spending {move} from {before} to {after} after day {day}",
+                          "第{day}天后，县外医院占基金支出由 {before} {move}至 {after}"),
+    "fund_title": ("Out-of-county hospitals took {share} of fund spending", "县外医院占基金支出 {share}"),
+    "balance_end": ("; balance {balance} M yuan", "；期末结余 {balance}百万元"),
+    "network_title": ("{name} receives the most referrals ({n}); {share} of visits leave the county",
+                      "{name} 接收转诊最多（{n} 人次）；{share} 的就诊在县外"),
+    "network_title_none": ("No referrals; {share} of visits leave the county", "无转诊；{share} 的就诊在县外"),
     "oop_quintile_axes": ("Out-of-pocket per person per year", "人均年自付费用"),
     "forgone_quintile_axes": ("Care forgone per 1,000 residents per year", "每千人年未就医人次"),
     "oop_severity_axes": ("Out-of-pocket by kind of episode", "自付费用（按病情）"),
@@ -102,9 +117,48 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# A region's figures (a prefecture, a province) say these where a county's say TEXT's: "in-area"
+# for "in-county", and its tertiary hospitals are the city's and the province's it shares
+# (in_county_share and out_of_county_fund_share are, in a region, the shares outside them).
+REGION_TEXT: dict[str, tuple[str, str]] = {
+    "village": ("Village clinics and community health stations", "村卫生室、社区卫生服务站"),
+    "township": ("Township and community health centres", "乡镇卫生院、社区卫生服务中心"),
+    "county": ("County and district hospitals", "县区级医院"),
+    "tertiary": ("City and provincial hospitals", "市级、省级医院"),
+    "grassroots_in_county": ("Grassroots share of in-area visits (7-day)", "区域内基层诊疗人次占比（7日）"),
+    "network_axes": ("Referral routes on the region's map (dot size: visits; arrow width: referrals)",
+                     "区域转诊路径（点大小：就诊人次；箭头宽度：转诊人次）"),
+    "out_of_county": ("out of the region", "区域外"),
+    "grassroots_phrase": ("the grassroots share of in-area visits", "区域内基层诊疗人次占比"),
+    "shares_title_change": ("Grassroots share of in-area visits {move} from {before} to {after} after day {day}",
+                            "第{day}天后，区域内基层诊疗人次占比由 {before} {move}至 {after}"),
+    "shares_title": ("{name}: {share} of in-area visits are at the grassroots", "{name}：区域内基层诊疗人次占比 {share}"),
+    "fund_phrase": ("the city and provincial hospitals' share of fund spending", "市级、省级医院占基金支出比例"),
+    "fund_title_change": ("City and provincial hospitals' share of fund spending {move} from {before} to {after} "
+                          "after day {day}", "第{day}天后，市级、省级医院占基金支出由 {before} {move}至 {after}"),
+    "fund_title": ("City and provincial hospitals took {share} of fund spending", "市级、省级医院占基金支出 {share}"),
+    "network_title": ("{name} receives the most referrals ({n}); {share} of visits are at city and provincial "
+                      "hospitals", "{name} 接收转诊最多（{n} 人次）；{share} 的就诊在市级、省级医院"),
+    "network_title_none": ("No referrals; {share} of visits are at city and provincial hospitals",
+                           "无转诊；{share} 的就诊在市级、省级医院"),
+}
+_OF_REGION: ContextVar[bool] = ContextVar("tierflow_region_words", default=False)
+
+
+@contextmanager
+def region_words(on: bool = True) -> Iterator[None]:
+    """Within it, `tr` and `tier_label` say a region's words (REGION_TEXT) where a region has its own."""
+    token = _OF_REGION.set(on)
+    try:
+        yield
+    finally:
+        _OF_REGION.reset(token)
+
+
 def tr(key: str, lang: str = "en", **fmt) -> str:
-    """A label in the given language (`fmt` fills `{placeholders}`)."""
-    return in_lang(TEXT[key], lang, **fmt)
+    """A label in the given language (`fmt` fills `{placeholders}`); a region's words inside `region_words`."""
+    table = REGION_TEXT if _OF_REGION.get() and key in REGION_TEXT else TEXT
+    return in_lang(table[key], lang, **fmt)
 
 
 def tier_label(tier: str, lang: str = "en", short: bool = False) -> str:
