@@ -345,3 +345,26 @@ def test_a_regions_figures_speak_of_areas_and_name_only_the_shared_hospitals(reg
         assert any(("县域内" if lang == "zh" else "in-county") in t for t in _texts(county))
     finally:
         plt.close(county)
+
+
+@pytest.mark.slow
+def test_a_comparison_of_regions_says_in_area_in_its_table_and_forest_plot(tmp_path, capsys, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from sim.outputs.plots.compare import draw_comparison
+
+    base, policy = tmp_path / "tiny_region.yaml", tmp_path / "tiny_region_policy.yaml"
+    base.write_text(REGION_YAML.split("changes:")[0], encoding="utf-8")
+    policy.write_text(REGION_YAML, encoding="utf-8")
+    code, out, err = _cli(capsys, "compare", str(base), str(policy), "--reps", "2", "--workers", "1",
+                          "--out", str(tmp_path / "out"), "--no-figures")
+    assert code == 0, err
+    assert "Grassroots share of in-area visits" in out and "in-county" not in out and "out of county" not in out
+    folder = next((tmp_path / "out" / "compare").iterdir())
+    assert json.loads((folder / "comparison.json").read_text(encoding="utf-8"))["scenarios"][0]["region"] is True
+
+    drawn: list[str] = []
+    real = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.extend(_texts(fig)), real(fig, *a, **k))[1])
+    draw_comparison(folder, "zh")
+    assert any("区域内基层诊疗人次占比" in t for t in drawn) and not any("县域" in t for t in drawn)

@@ -79,6 +79,11 @@ def is_region(summary: dict) -> bool:
     return bool(summary.get("areas"))
 
 
+def is_region_comparison(spec: dict) -> bool:
+    """True for a comparison (comparison.json) of regions only: its labels then say in-area (区域内)."""
+    return all(s.get("region") for s in spec["scenarios"])
+
+
 def has_area_effect(summary: dict) -> bool:
     """True for a region run with a policy change (its `policy_effect` has `areas`)."""
     return is_region(summary) and "areas" in summary.get("policy_effect", {})

@@ -26,6 +26,7 @@ from pathlib import Path
 from sim.studies.experiment import ReplicationStore, Task, paired_tasks, replication_seeds, slug
 from sim.engine.indicators import HEADLINE_ROWS, row_label
 from sim.engine.metrics import display_width, format_difference, format_mean
+from sim.outputs.area_table import is_region_comparison
 from sim.scenario.loader import Problem, ScenarioError, Timeline, load
 from sim.studies.stats import Interval, interval, t_quantile
 from sim.studies.study import (INTERVAL_HEADER, add_experiment_options, check_indicators, check_workers,
@@ -162,7 +163,7 @@ def _parse_targets(specs: Sequence[str], auto: bool) -> dict[str, float]:
 def _spec(labels, args, timelines, root, seeds, window, targets, batches, auto) -> dict:
     return {"base": labels[0],
             "scenarios": [{"label": lab, "name": t.base.name, "file": str(f), "sources": t.sources,
-                           "overrides": list(args.set), "days": t.base.days,
+                           "overrides": list(args.set), "days": t.base.days, "region": t.base.region is not None,
                            "changes": [{"day": d, "label": c} for d, c, _ in t.changes]}
                           for lab, f, t in zip(labels, args.scenarios, timelines)],
             "root_seed": root,
@@ -278,9 +279,9 @@ def comparison_table(folder: Path) -> str:
     window = spec.get("window")
     span = f"days {window[0]}-{window[1] - 1}" if window else f"whole run ({spec['scenarios'][0]['days']} days)"
     heads = [labels[0]] + [h for lab in labels[1:] for h in (lab, f"{lab} - {labels[0]}")]
-    rows = []
+    rows, areas = [], is_region_comparison(spec)
     for ind in HEADLINE_ROWS:
-        key, label, kind = ind.key, row_label(ind), ind.fmt
+        key, label, kind = ind.key, row_label(ind, areas=areas), ind.fmt
         cells = [_mean_cell(means[(labels[0], key)], kind)]
         for lab in labels[1:]:
             d = diffs[(lab, key)]

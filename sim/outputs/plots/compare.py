@@ -15,7 +15,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.engine.indicators import HEADLINE_ROWS, display_scale, label, label_with_unit, unit_label
+from sim.engine.indicators import HEADLINE_ROWS, display_scale, for_areas, label, label_with_unit, unit_label
+from sim.outputs.area_table import is_region_comparison
 from sim.outputs.plots import style
 
 KINDS = ("comparison", "sweep", "sensitivity")
@@ -91,7 +92,8 @@ def draw_comparison(folder: Path, lang: str = "en") -> list[Path]:
                 ax.annotate(text, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=12,
                             color=colour, annotation_clip=False)
             unit = f"（{_effect_unit(ind, lang)}）" if lang == "zh" else f"({_effect_unit(ind, lang)})"
-            ax.annotate(f"{ind.label(lang)}\n{unit}", (-0.02, 0.0),
+            name = for_areas(ind.label(lang)) if is_region_comparison(spec) else ind.label(lang)
+            ax.annotate(f"{name}\n{unit}", (-0.02, 0.0),
                         xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=13,
                         annotation_clip=False)
             ax.axvline(0, color="black", linewidth=1.2)
