@@ -101,3 +101,19 @@ def test_partitions_give_identical_files_through_the_command_line(tmp_path):
     partitions = {label: json.loads((f / "manifest.json").read_text(encoding="utf-8"))["partitions"]
                   for label, f in folders.items()}
     assert partitions == {"none": 1, "1": 1, "2": 2, "3": 3, "scheduler": 2}, "one group per scheduler worker"
+
+
+@pytest.mark.slow
+def test_the_local_cluster_runs_without_dasks_sampling_profiler(tmp_path):
+    """Dask's profiler (every 10 ms) takes the GIL from the stepping areas: TierFlow's own cluster
+    starts its workers without it, and leaves this process's Dask settings as they were."""
+    import dask
+
+    from sim.region.workers import PROFILER
+
+    model = RegionModel(load(write_region(tmp_path / "scenario", scenario_text(days=5))), partitions=2)
+    try:
+        assert list(model.workers.client.run(lambda: dask.config.get(PROFILER)).values()) == [False, False]
+    finally:
+        model.close()
+    assert dask.config.get(PROFILER) is True

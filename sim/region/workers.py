@@ -20,6 +20,7 @@ from sim.scenario.region_files import RegionPlan
 # day's bookkeeping): measured on Dask workers, about 1.75 s a simulated year, as much as some
 # 120,000 agents (bench/region_bench.py, Xinxiang and the synthetic region, December 2026).
 AREA_FIXED_AGENTS = 120_000
+PROFILER = "distributed.worker.profile.enabled"  # Dask's sampling profiler, on its workers and scheduler
 
 
 def expected_work(run: AreaRun) -> float:
@@ -110,12 +111,16 @@ class DaskGroups(LocalGroups):
                  scheduler: str | None = None):
         """`partitions` groups (None: one per worker of the scheduler) on a local cluster of that many
         workers, or on the running cluster at `scheduler`."""
+        import dask
         from dask.distributed import Client, LocalCluster
 
         self.cluster = None
         if scheduler is None:
-            self.cluster = LocalCluster(n_workers=len(partition(runs, partitions or 1)), threads_per_worker=1,
-                                        processes=True, dashboard_address=None, memory_limit=0)
+            # Dask's sampling profiler (every 10 ms, in every worker and the scheduler) takes the GIL
+            # from the stepping areas: off on the clusters TierFlow starts (measured: docs/regions.md).
+            with dask.config.set({PROFILER: False}):
+                self.cluster = LocalCluster(n_workers=len(partition(runs, partitions or 1)), threads_per_worker=1,
+                                            processes=True, dashboard_address=None, memory_limit=0)
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler, timeout=20)
