@@ -71,6 +71,7 @@ def draw_comparison(folder: Path, lang: str = "en") -> list[Path]:
     policies = [s["label"] for s in spec["scenarios"][1:]]
     base = spec["base"]
     rows = [ind for ind in HEADLINE_ROWS if (policies[0], ind.key) in diffs]
+    areas = is_region_comparison(spec)  # regions compared: in-area (区域内) for in-county
     offsets = np.linspace(0.22, -0.22, len(policies)) if len(policies) > 1 else np.zeros(1)
     panel = 0.5 + 0.32 * len(policies)  # inches per indicator
     with plt.rc_context(rc):
@@ -92,7 +93,7 @@ def draw_comparison(folder: Path, lang: str = "en") -> list[Path]:
                 ax.annotate(text, (1.02, y), xycoords=("axes fraction", "data"), va="center", fontsize=12,
                             color=colour, annotation_clip=False)
             unit = f"（{_effect_unit(ind, lang)}）" if lang == "zh" else f"({_effect_unit(ind, lang)})"
-            name = for_areas(ind.label(lang)) if is_region_comparison(spec) else ind.label(lang)
+            name = for_areas(ind.label(lang)) if areas else ind.label(lang)
             ax.annotate(f"{name}\n{unit}", (-0.02, 0.0),
                         xycoords=("axes fraction", "data"), ha="right", va="center", fontsize=13,
                         annotation_clip=False)

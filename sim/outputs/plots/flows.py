@@ -420,7 +420,7 @@ def receiver_name(run: dict, fid: str, lang: str) -> str:
     (every area has a "County People's Hospital")."""
     fac = run["tables"]["facilities"]
     f = fac["id"].index(fid)
-    area = (fac.get("area") or [""] * (f + 1))[f]
+    area = fac["area"][f] if "area" in fac else ""
     info = (run["summary"].get("area_info") or {}).get(area)
     name = facility_name(fac, f, lang)
     if not info:

@@ -40,6 +40,7 @@ from sim.outputs.plots.style import (
     tier_label,
     tier_visits,
     tr,
+    words,
 )
 from sim.outputs.results import atomic_file, load_run
 from sim.scenario.schema import TIERS
@@ -103,7 +104,7 @@ def fig_visit_shares(run: dict, lang: str = "en") -> Figure:
     effect = with_and_without(run, "grassroots_share")
     if effect:
         title = effect_lead(run, lang) + effect_phrase(
-            (tr("grassroots_phrase", "en"), tr("grassroots_phrase", "zh")), *effect, lang)
+            words("grassroots_phrase"), *effect, lang)
     elif p:
         b, a, day = p["before"]["grassroots_share"], p["after"]["grassroots_share"], first_change(run)
         title = tr("shares_title_change", lang, move=rose_fell(b, a, lang), before=pct(b), after=pct(a), day=day)
@@ -195,8 +196,7 @@ def fig_fund(run: dict, lang: str = "en") -> Figure:
     p = summary.get("periods")
     effect = with_and_without(run, "out_of_county_fund_share")
     if effect:
-        what = (tr("fund_phrase", "en"), tr("fund_phrase", "zh"))
-        title = effect_lead(run, lang) + effect_phrase(what, *effect, lang)
+        title = effect_lead(run, lang) + effect_phrase(words("fund_phrase"), *effect, lang)
     elif p:
         b, a, day = p["before"]["out_of_county_fund_share"], p["after"]["out_of_county_fund_share"], first_change(run)
         title = tr("fund_title_change", lang, move=rose_fell(b, a, lang), before=pct(b), after=pct(a), day=day)

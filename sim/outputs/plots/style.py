@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.engine.indicators import in_lang
+from sim.engine.indicators import for_areas, in_lang
 from sim.scenario.schema import TIERS
 
 # Okabe & Ito (2008), the colour-blind-safe palette; one colour per tier in every figure.
@@ -117,22 +117,18 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-# A region's figures (a prefecture, a province) say these where a county's say TEXT's: "in-area"
-# for "in-county", and its tertiary hospitals are the city's and the province's it shares
-# (in_county_share and out_of_county_fund_share are, in a region, the shares outside them).
+# A region's figures (a prefecture, a province) say "in-area" for "in-county" (`for_areas`, as its
+# tables do), and these where that is not enough: its tertiary hospitals are the city's and the
+# province's it shares (in_county_share and out_of_county_fund_share are, in a region, the shares
+# outside them), and its grassroots include the urban districts' community health services.
 REGION_TEXT: dict[str, tuple[str, str]] = {
     "village": ("Village clinics and community health stations", "村卫生室、社区卫生服务站"),
     "township": ("Township and community health centres", "乡镇卫生院、社区卫生服务中心"),
     "county": ("County and district hospitals", "县区级医院"),
     "tertiary": ("City and provincial hospitals", "市级、省级医院"),
-    "grassroots_in_county": ("Grassroots share of in-area visits (7-day)", "区域内基层诊疗人次占比（7日）"),
     "network_axes": ("Referral routes on the region's map (dot size: visits; arrow width: referrals)",
                      "区域转诊路径（点大小：就诊人次；箭头宽度：转诊人次）"),
     "out_of_county": ("out of the region", "区域外"),
-    "grassroots_phrase": ("the grassroots share of in-area visits", "区域内基层诊疗人次占比"),
-    "shares_title_change": ("Grassroots share of in-area visits {move} from {before} to {after} after day {day}",
-                            "第{day}天后，区域内基层诊疗人次占比由 {before} {move}至 {after}"),
-    "shares_title": ("{name}: {share} of in-area visits are at the grassroots", "{name}：区域内基层诊疗人次占比 {share}"),
     "fund_phrase": ("the city and provincial hospitals' share of fund spending", "市级、省级医院占基金支出比例"),
     "fund_title_change": ("City and provincial hospitals' share of fund spending {move} from {before} to {after} "
                           "after day {day}", "第{day}天后，市级、省级医院占基金支出由 {before} {move}至 {after}"),
@@ -147,7 +143,7 @@ _OF_REGION: ContextVar[bool] = ContextVar("tierflow_region_words", default=False
 
 @contextmanager
 def region_words(on: bool = True) -> Iterator[None]:
-    """Within it, `tr` and `tier_label` say a region's words (REGION_TEXT) where a region has its own."""
+    """Within it, `tr`, `words` and `tier_label` say a region's words."""
     token = _OF_REGION.set(on)
     try:
         yield
@@ -155,10 +151,17 @@ def region_words(on: bool = True) -> Iterator[None]:
         _OF_REGION.reset(token)
 
 
+def words(key: str) -> tuple[str, str]:
+    """A label's (English, Chinese) pair; inside `region_words`, a region's own (REGION_TEXT) where it
+    has one, else the county's said of areas (`for_areas`: 县域内 -> 区域内)."""
+    if not _OF_REGION.get():
+        return TEXT[key]
+    return REGION_TEXT.get(key) or (for_areas(TEXT[key][0]), for_areas(TEXT[key][1]))
+
+
 def tr(key: str, lang: str = "en", **fmt) -> str:
     """A label in the given language (`fmt` fills `{placeholders}`); a region's words inside `region_words`."""
-    table = REGION_TEXT if _OF_REGION.get() and key in REGION_TEXT else TEXT
-    return in_lang(table[key], lang, **fmt)
+    return in_lang(words(key), lang, **fmt)
 
 
 def tier_label(tier: str, lang: str = "en", short: bool = False) -> str:
